@@ -111,9 +111,13 @@ class CandidateFields:
     warc_record_id: str | None  # WARC-Record-ID of the response the item came from
     discovery: Discovery
     # Filled by the pipelines:
+    unchanged: bool = False  # dedupe: same fingerprint as stored, only last-seen moves
     media_sha256: str | None = None
     media_path: str | None = None
     media_error: str | None = None
+    hashes: Mapping[str, str] = field(default_factory=dict)  # perceptual hashes of the media
+    verdicts: tuple[Mapping[str, Any], ...] = ()  # matching.Verdict.to_json() per character
+    match_note: str | None = None  # why no verdict was computed, when none was
 
 
 @dataclass(frozen=True)

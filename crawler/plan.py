@@ -72,6 +72,7 @@ class PlatformTarget:
     tags: tuple[str, ...] = ()
     politeness: Politeness = field(default_factory=Politeness)
     allowed_hosts: tuple[str, ...] = ()  # besides the base URL's host and DEFAULT_EXTRA_HOSTS
+    max_items: int | None = None  # candidates per run on this platform
     recent_pages: int = 2  # pages of "recent images" read per run (Civitai)
     scroll_limit: int = 30  # gallery: scrolls per listing before giving up
 
@@ -93,6 +94,15 @@ class PlatformTarget:
 
 
 @dataclass(frozen=True)
+class MatchOptions:
+    """What the likeness engine needs from the configuration (the rest is in the store)."""
+
+    flag: float = 0.85
+    review: float = 0.5
+    allowlists: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # character -> creators
+
+
+@dataclass(frozen=True)
 class CrawlPlan:
     """Everything one crawl run needs."""
 
@@ -102,13 +112,13 @@ class CrawlPlan:
     full: bool = False  # ignore the incremental stop rule
     max_items: int | None = None  # per platform
     operator: str = "unknown operator"
-    references_file: Path | None = None  # matching inputs prepared by the caller
+    match: MatchOptions = field(default_factory=MatchOptions)
+    run_id: int | None = None  # the CrawlRun row the caller created
     settings: Mapping[str, Any] = field(default_factory=dict)  # extra Scrapy settings
 
     def to_json(self) -> str:
         data = asdict(self)
         data["output_dir"] = str(self.output_dir)
-        data["references_file"] = str(self.references_file) if self.references_file else None
         for target in data["targets"]:
             target["kind"] = target["kind"].value
             target["politeness"]["robots"] = target["politeness"]["robots"].value
@@ -129,12 +139,13 @@ class CrawlPlan:
                         **{**t["politeness"], "robots": RobotsPolicy(t["politeness"]["robots"])}
                     ),
                     allowed_hosts=tuple(t["allowed_hosts"]),
+                    max_items=t.get("max_items"),
                     recent_pages=t["recent_pages"],
                     scroll_limit=t["scroll_limit"],
                 )
                 for t in data["targets"]
             )
-            refs = data.get("references_file")
+            match = data.get("match") or {}
             return cls(
                 targets=targets,
                 database_url=data["database_url"],
@@ -142,7 +153,12 @@ class CrawlPlan:
                 full=bool(data["full"]),
                 max_items=data["max_items"],
                 operator=data["operator"],
-                references_file=Path(refs) if refs else None,
+                match=MatchOptions(
+                    flag=float(match.get("flag", 0.85)),
+                    review=float(match.get("review", 0.5)),
+                    allowlists={k: tuple(v) for k, v in match.get("allowlists", {}).items()},
+                ),
+                run_id=data.get("run_id"),
                 settings=data.get("settings", {}),
             )
         except (KeyError, TypeError, ValueError) as exc:

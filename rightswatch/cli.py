@@ -13,6 +13,7 @@ import click
 from rich.console import Console
 
 from rightswatch import __version__
+from rightswatch.commands.crawl import crawl
 from rightswatch.commands.db import db
 from rightswatch.commands.findings import findings
 from rightswatch.commands.init import init
@@ -41,6 +42,7 @@ cli.add_command(init)
 cli.add_command(references)
 cli.add_command(findings)
 cli.add_command(db)
+cli.add_command(crawl)
 
 
 def _user_error_exit_code(exc: BaseException) -> int | None:

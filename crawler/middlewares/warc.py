@@ -110,14 +110,20 @@ class WarcFile:
         self.records += 2
         return str(resp.rec_headers.get_header("WARC-Record-ID"))
 
-    def write_rendered(self, url: str, html: bytes, status: int) -> str:
-        """A browser-rendered DOM, stored as a resource record (not wire bytes)."""
+    def write_rendered(
+        self, url: str, body: bytes, status: int, content_type: str = "text/html; charset=utf-8"
+    ) -> str:
+        """What a browser rendered or its scripts received, as a resource record.
+
+        These bytes are the browser's view (decoded, after scripts ran), not wire bytes, hence
+        ``resource`` and not ``response``.
+        """
         record = self._writer.create_warc_record(
             url,
             "resource",
-            payload=BytesIO(html),
-            length=len(html),
-            warc_content_type="text/html; charset=utf-8; rendered-dom",
+            payload=BytesIO(body),
+            length=len(body),
+            warc_content_type=content_type,
             warc_headers_dict={"WARC-Rendered-Status": str(status)},
         )
         self._writer.write_record(record)
@@ -126,6 +132,11 @@ class WarcFile:
 
     def close(self) -> None:
         self._fh.close()
+
+
+def warc_path(directory: str | Path, run_id: str, spider_name: str) -> Path:
+    """Where a run's WARC for one platform is written."""
+    return Path(directory) / f"run-{run_id}-{spider_name}.warc.gz"
 
 
 def warcinfo(crawler: Crawler, platform: str, run_id: str) -> dict[str, str]:
@@ -175,7 +186,7 @@ class WarcRecorderMiddleware:
         if not directory:
             return
         run_id = str(self.crawler.settings.get("RW_RUN_ID") or "adhoc")
-        path = Path(directory) / f"run-{run_id}-{spider.name}.warc.gz"
+        path = warc_path(directory, run_id, spider.name)
         self.warc = WarcFile(path, warcinfo(self.crawler, spider.name, run_id))
         spider.logger.info("writing WARC to %s", path)
 

@@ -20,12 +20,14 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.items import CandidateKind, CrawlFailure, FailureStatus, Placement
+from crawler.likeness import EngineLoad
 from crawler.middlewares.politeness import HostRefused
 from crawler.middlewares.walls import WallDetected
 from crawler.middlewares.warc import META_RECORD_ID
 from crawler.parsers import ParseContext
 from crawler.plan import TOKEN_ENV, PlatformTarget
 from crawler.state import SeenIndex, StopRule
+from evidence.store import Store
 
 JSON_RETRIES = 2  # a 200 whose JSON does not parse (truncated body) is fetched again
 
@@ -39,13 +41,18 @@ class PlatformSpider(scrapy.Spider):
         seen: SeenIndex | None = None,
         full: bool = False,
         max_items: int | None = None,
+        store: Store | None = None,
+        likeness: EngineLoad | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(name=target.name, **kwargs)
         self.target = target
         self.seen = seen or SeenIndex(platform=target.name)
         self.full = full
-        self.max_items = max_items
+        limits = [n for n in (max_items, target.max_items) if n is not None]
+        self.max_items = min(limits) if limits else None
+        self.store = store  # used by the record pipeline
+        self.likeness = likeness  # used by the match pipeline
         self.emitted = 0
         self.emitted_keys: set[tuple[str, str]] = set()
         token_env = TOKEN_ENV.get(target.kind)
