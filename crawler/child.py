@@ -15,6 +15,7 @@ from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.settings import Settings
 from scrapy.spiders import Spider
 from sqlalchemy import select
 
@@ -34,6 +35,14 @@ SPIDERS: dict[PlatformKind, type[Spider]] = {
     PlatformKind.HUGGINGFACE: HuggingFaceSpider,
     PlatformKind.GALLERY: GallerySpider,
 }
+
+PROCESS_WIDE = (
+    "TWISTED_REACTOR",
+    "REMOTE_CONTROL_ENABLED",
+    "TELNETCONSOLE_ENABLED",
+    "LOG_LEVEL",
+    "BOT_NAME",
+)
 
 COUNTER_KEYS = {
     "pages": "response_received_count",
@@ -89,16 +98,18 @@ def crawl_in_this_process(plan: CrawlPlan, report_file: Path) -> None:
     store = Store.open(plan.database_url, upgrade=False)
     likeness = load_engine(store, plan.match)
     run = str(plan.run_id) if plan.run_id is not None else "adhoc"
-    root = dict(BASE)
-    root.update({"LOG_FILE": str(plan.output_dir / f"run-{run}" / "crawl.log"), **plan.settings})
+    # The runner's settings are merged into every crawler at equal priority, so the root
+    # carries only what is process-wide; per-platform settings go in at "cmdline" priority.
+    root = {k: BASE[k] for k in PROCESS_WIDE}
+    root["LOG_FILE"] = str(plan.output_dir / f"run-{run}" / "crawl.log")
     process = CrawlerProcess(root, install_root_handler=True)
     logging.getLogger(__name__).info("%s", likeness.note)
     reasons: dict[str, str] = {}
     crawlers: list[tuple[PlatformTarget, Crawler]] = []
     for index, target in enumerate(plan.targets):
-        crawler = Crawler(
-            SPIDERS[target.kind], crawler_settings(plan, target), init_reactor=index == 0
-        )
+        settings = Settings()
+        settings.setdict(crawler_settings(plan, target), priority="cmdline")
+        crawler = Crawler(SPIDERS[target.kind], settings, init_reactor=index == 0)
 
         def closed(spider: Spider, reason: str) -> None:
             reasons[spider.name] = reason

@@ -19,12 +19,12 @@ import platform as host_platform
 import socket
 from datetime import UTC, datetime
 from http import HTTPStatus
+from importlib import metadata
 from io import BytesIO
 from pathlib import Path
 from typing import IO, Any, Self
 
 import scrapy
-import warcio
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
@@ -154,7 +154,7 @@ def warcinfo(crawler: Crawler, platform: str, run_id: str) -> dict[str, str]:
     return {
         "software": (
             f"rightswatch-crawler/{__version__} Scrapy/{scrapy.__version__} "
-            f"warcio/{warcio.__version__}"
+            f"warcio/{metadata.version('warcio')}"
         ),
         "format": "WARC File Format 1.1",
         "operator": str(settings.get("RW_OPERATOR") or "unknown operator"),

@@ -21,14 +21,13 @@ from scrapy.http import Response
 
 from crawler.items import CandidateKind, Placement
 from crawler.parsers.civitai import error_message, parse_images_page, parse_models_page
-from crawler.spiders import PlatformSpider
-from crawler.spiders.lora import HeaderReaderMixin
+from crawler.spiders.lora import LoraSpider
 from crawler.state import StopRule
 
 PAGE_SIZE = 100
 
 
-class CivitaiSpider(HeaderReaderMixin, PlatformSpider):
+class CivitaiSpider(LoraSpider):
     name = "civitai"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

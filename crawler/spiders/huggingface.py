@@ -27,14 +27,13 @@ from crawler.parsers.huggingface import (
     parse_model_info,
     parse_search_page,
 )
-from crawler.spiders import PlatformSpider
-from crawler.spiders.lora import HeaderReaderMixin
+from crawler.spiders.lora import LoraSpider
 from crawler.state import StopRule
 
 PAGE_SIZE = 100
 
 
-class HuggingFaceSpider(HeaderReaderMixin, PlatformSpider):
+class HuggingFaceSpider(LoraSpider):
     name = "huggingface"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

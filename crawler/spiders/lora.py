@@ -20,6 +20,7 @@ from twisted.python.failure import Failure
 from crawler.exceptions import SafetensorsHeaderError
 from crawler.items import ModelCandidate, ModelFile, SafetensorsHeader
 from crawler.parsers.safetensors import PREFIX_BYTES, header_length, parse_header
+from crawler.spiders import PlatformSpider
 
 MAX_FILES = 2
 PREFIX_SLACK = 64 * 1024  # a server answering 200 may send this much before we cut it off
@@ -33,11 +34,8 @@ class _HeaderJob:
     errors: list[str] = dataclasses.field(default_factory=list)
 
 
-class HeaderReaderMixin:
-    """Mixed into a PlatformSpider; needs ``headers()`` for credentials."""
-
-    def headers(self) -> dict[str, str]:
-        raise TypeError("HeaderReaderMixin needs a spider that provides headers()")
+class LoraSpider(PlatformSpider):
+    """A platform spider that can read safetensors headers of the models it finds."""
 
     def with_headers(self, item: ModelCandidate) -> Iterator[Any]:
         """Yield the item now (no safetensors files) or the first header request."""
