@@ -63,7 +63,9 @@ class BinaryIndex:
             return Hits(empty, empty, empty)
         if self._faiss is not None:
             lims, dist, ids = self._faiss.range_search(queries, radius + 1)
-            query = np.repeat(np.arange(queries.shape[0], dtype=np.int64), np.diff(lims).astype(np.int64))
+            query = np.repeat(
+                np.arange(queries.shape[0], dtype=np.int64), np.diff(lims).astype(np.int64)
+            )
             return Hits(query, ids.astype(np.int64), dist.astype(np.int64))
         q_words = queries.view(np.uint64)
         parts: list[tuple[I64Array, I64Array, I64Array]] = []
@@ -96,3 +98,11 @@ class BinaryIndex:
         for w in range(q_words.shape[1]):
             out += np.bitwise_count(q_words[:, w, None] ^ self._words[None, :, w])
         return out
+
+
+def limit_threads(count: int) -> None:
+    """Cap the threads faiss (OpenMP) and OpenCV use; call once per worker process."""
+    import cv2
+
+    faiss.omp_set_num_threads(count)
+    cv2.setNumThreads(count)

@@ -111,7 +111,9 @@ def _render(p: dict[str, object], size: int) -> Image.Image:
                 fill=p["body"], outline=out, width=ow,
             )  # fmt: skip
     elif p["ears"] == "antenna":
-        d.line((cx, head_cy - head_r, cx + head_r * 0.4, head_cy - head_r * 1.6), fill=out, width=ow)
+        d.line(
+            (cx, head_cy - head_r, cx + head_r * 0.4, head_cy - head_r * 1.6), fill=out, width=ow
+        )
         r = s * 0.025
         tip = (cx + head_r * 0.4, head_cy - head_r * 1.6)
         d.ellipse((tip[0] - r, tip[1] - r, tip[0] + r, tip[1] + r), fill=p["accent"])
@@ -169,7 +171,11 @@ def draw_scene(seed: int, size: int = 384) -> Image.Image:
     d = ImageDraw.Draw(img)
     prng = random.Random(seed)
     for _ in range(prng.randint(3, 8)):
-        x, y, r = prng.uniform(0, size), prng.uniform(0, size), prng.uniform(size * 0.03, size * 0.15)
+        x, y, r = (
+            prng.uniform(0, size),
+            prng.uniform(0, size),
+            prng.uniform(size * 0.03, size * 0.15),
+        )
         d.ellipse((x - r, y - r, x + r, y + r), fill=_vivid(prng))
     return img.filter(ImageFilter.GaussianBlur(1.2))
 
