@@ -13,6 +13,7 @@ import click
 from rich.console import Console
 
 from rightswatch import __version__
+from rightswatch.commands.crawl import crawl
 from rightswatch.commands.db import db
 from rightswatch.commands.findings import findings
 from rightswatch.commands.init import init
@@ -51,6 +52,7 @@ cli.add_command(findings)
 cli.add_command(db)
 cli.add_command(sandbox)
 cli.add_command(scan)
+cli.add_command(crawl)
 
 
 def _user_error_exit_code(exc: BaseException) -> int | None:
