@@ -1,0 +1,1 @@
+"""Evidence: case-file database, capture, sealing, export, verification, reports, notices."""
