@@ -202,6 +202,32 @@ class SealRecord:
         }
 
 
+@dataclass(frozen=True)
+class SealConfig:
+    """Who signs and which TSAs stamp; ``min_tokens`` verified tokens are required."""
+
+    signer: Signer
+    timestampers: tuple[Timestamper, ...]
+    min_tokens: int = 1
+
+
+def seal_with(
+    root: Path,
+    config: SealConfig,
+    subject: Mapping[str, Any],
+    known: Mapping[str, FileDigest] | None = None,
+) -> SealRecord:
+    """:func:`seal_directory` with a :class:`SealConfig`."""
+    return seal_directory(
+        root,
+        signer=config.signer,
+        timestampers=config.timestampers,
+        subject=subject,
+        known=known,
+        min_tokens=config.min_tokens,
+    )
+
+
 def seal_directory(
     root: Path,
     *,

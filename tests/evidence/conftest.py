@@ -37,3 +37,55 @@ def signer(keypair: tuple[Path, Path]) -> Signer:
 @pytest.fixture
 def stampers(tsa: LocalTsa):  # type: ignore[no-untyped-def]
     return [timestamper_for(TsaSpec(tsa.url, tsa.ca_pem))]
+
+
+class BrowserRunner:
+    """A Chromium shared by a test module, driven from a private event loop."""
+
+    def __init__(self) -> None:
+        import asyncio
+
+        from playwright.async_api import async_playwright
+
+        from evidence.capture.browser import _launch
+
+        self.loop = asyncio.new_event_loop()
+        self._pw = self.loop.run_until_complete(async_playwright().start())
+        self.browser = self.loop.run_until_complete(_launch(self._pw, "/usr/bin/chromium"))
+
+    def run(self, coro):  # type: ignore[no-untyped-def]
+        return self.loop.run_until_complete(coro)
+
+    def capture(self, job):  # type: ignore[no-untyped-def]
+        from evidence.capture import capture
+
+        return self.run(capture(self.browser, job))
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.browser.close())
+        self.loop.run_until_complete(self._pw.stop())
+        self.loop.close()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[BrowserRunner]:
+    runner = BrowserRunner()
+    try:
+        yield runner
+    finally:
+        runner.close()
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[object]:
+    from tests.support.pages import serve_pages
+
+    with serve_pages() as served:
+        yield served
+
+
+@pytest.fixture
+def sealing(signer: Signer, stampers):  # type: ignore[no-untyped-def]
+    from evidence.seal import SealConfig
+
+    return SealConfig(signer, tuple(stampers))

@@ -27,7 +27,10 @@ def make_capture(root: Path) -> ArtifactWriter:
 def test_seal_writes_manifest_signature_and_verified_token(tmp_path, signer, stampers):
     writer = make_capture(tmp_path / "cap")
     record = seal_directory(
-        tmp_path / "cap", signer=signer, timestampers=stampers, subject={"url": "u"},
+        tmp_path / "cap",
+        signer=signer,
+        timestampers=stampers,
+        subject={"url": "u"},
         known=writer.digests,
     )
     assert is_sealed(tmp_path / "cap")
@@ -43,22 +46,50 @@ def test_seal_writes_manifest_signature_and_verified_token(tmp_path, signer, sta
 def test_standard_tools_accept_the_seal(tmp_path, signer, stampers, tsa):
     root = tmp_path / "cap"
     writer = make_capture(root)
-    record = seal_directory(root, signer=signer, timestampers=stampers, subject={},
-                            known=writer.digests)
+    record = seal_directory(
+        root, signer=signer, timestampers=stampers, subject={}, known=writer.digests
+    )
     name = record.tokens[0].name
-    sums = subprocess.run(["sha256sum", "-c", "sha256sums.txt"], cwd=root,
-                          capture_output=True, text=True)
+    sums = subprocess.run(
+        ["sha256sum", "-c", "sha256sums.txt"], cwd=root, capture_output=True, text=True
+    )
     assert sums.returncode == 0, sums.stdout + sums.stderr
     sig = subprocess.run(
-        ["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", "public-key.pem", "-rawin",
-         "-in", "manifest.json", "-sigfile", "manifest.sig"],
-        cwd=root, capture_output=True, text=True,
+        [
+            "openssl",
+            "pkeyutl",
+            "-verify",
+            "-pubin",
+            "-inkey",
+            "public-key.pem",
+            "-rawin",
+            "-in",
+            "manifest.json",
+            "-sigfile",
+            "manifest.sig",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
     )
     assert sig.returncode == 0 and "Signature Verified Successfully" in sig.stdout
     ts = subprocess.run(
-        ["openssl", "ts", "-verify", "-data", "manifest.json", "-in", f"timestamps/{name}.tsr",
-         "-CAfile", f"timestamps/{name}.ca.pem", "-untrusted", f"timestamps/{name}.certs.pem"],
-        cwd=root, capture_output=True, text=True,
+        [
+            "openssl",
+            "ts",
+            "-verify",
+            "-data",
+            "manifest.json",
+            "-in",
+            f"timestamps/{name}.tsr",
+            "-CAfile",
+            f"timestamps/{name}.ca.pem",
+            "-untrusted",
+            f"timestamps/{name}.certs.pem",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
     )
     assert ts.returncode == 0 and "Verification: OK" in ts.stdout, ts.stdout + ts.stderr
 
@@ -67,8 +98,9 @@ def test_one_token_per_tsa(tmp_path, signer, tsa, second_tsa):
     root = tmp_path / "cap"
     writer = make_capture(root)
     stampers = [timestamper_for(TsaSpec(s.url, s.ca_pem)) for s in (tsa, second_tsa)]
-    record = seal_directory(root, signer=signer, timestampers=stampers, subject={},
-                            known=writer.digests, min_tokens=2)
+    record = seal_directory(
+        root, signer=signer, timestampers=stampers, subject={}, known=writer.digests, min_tokens=2
+    )
     assert len(record.tokens) == 2
     assert len(list((root / "timestamps").glob("*.tsr"))) == 2
     assert verify_bundle(root).ok
@@ -80,8 +112,9 @@ def test_failing_tsa_leaves_directory_unsealed(tmp_path, signer):
     with local_tsa(tmp_path / "bad", status=500) as bad:
         stamper = timestamper_for(TsaSpec(bad.url, bad.ca_pem))
         with pytest.raises(SealError, match=r"HTTP 500"):
-            seal_directory(root, signer=signer, timestampers=[stamper], subject={},
-                           known=writer.digests)
+            seal_directory(
+                root, signer=signer, timestampers=[stamper], subject={}, known=writer.digests
+            )
     assert not is_sealed(root)
     assert not (root / "manifest.sig").exists()
 
