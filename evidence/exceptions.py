@@ -1,29 +1,59 @@
 """Errors raised by the evidence package.
 
-    EvidenceError                      root: the CLI turns any of these into one line + exit code
-    ├── StoreError                     case-file database problems
-    ├── SealError                      a capture directory could not be sealed (fail closed)
-    │   ├── TimestampError             a TSA could not be reached or its token did not verify
-    │   └── SigningError               the signing key is missing, unreadable or invalid
-    ├── CustodyError                   the custody log is unreadable or its chain is broken
-    ├── CaptureError                   a page could not be captured at all (browser, network)
-    ├── BundleError                    an export bundle could not be written or opened
-    ├── VerificationError              verification could not run (not: "a check failed")
-    ├── ReportError                    the court report could not be rendered
-    └── NoticeError                    a notice could not be drafted (e.g. finding not confirmed)
+    EvidenceError
+    ├── StoreError                 the case-file database
+    │   ├── DatabaseUnavailable    the URL cannot be reached or opened
+    │   ├── MigrationError         the schema could not be brought up to date
+    │   └── NotFound               a row asked for by id does not exist
+    ├── SealError                  a directory could not be sealed (fail closed)
+    │   ├── TimestampError         a TSA could not be reached or its token did not verify
+    │   └── SigningError           the signing key is missing, unreadable or invalid
+    ├── CustodyError               the custody log is unreadable or its chain is broken
+    ├── CaptureError               a page could not be captured at all (browser start-up)
+    ├── BundleError                an export bundle could not be written or opened
+    ├── VerificationError          verification could not run (failed checks are reported)
+    ├── ReportError                the court report could not be rendered
+    └── NoticeError                a notice could not be drafted (e.g. finding not confirmed)
 
-Every error carries context (file, URL or id) in its message.
+Every error carries the context a user needs to act: the URL, file or row id.
 """
 
 from __future__ import annotations
 
 
 class EvidenceError(Exception):
-    """Root of every error raised by the evidence package."""
+    """Root of every error the evidence package raises."""
 
 
 class StoreError(EvidenceError):
-    """The case-file database could not be used."""
+    """The case-file database failed."""
+
+
+class DatabaseUnavailable(StoreError):
+    """The database URL cannot be reached or opened."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"cannot open database {url}: {reason}")
+
+
+class MigrationError(StoreError):
+    """The schema could not be upgraded."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"cannot upgrade database {url}: {reason}")
+
+
+class NotFound(StoreError):
+    """A row asked for by id does not exist."""
+
+    def __init__(self, what: str, ident: object) -> None:
+        self.what = what
+        self.ident = ident
+        super().__init__(f"no {what} with id {ident}")
 
 
 class SealError(EvidenceError):
@@ -43,7 +73,7 @@ class CustodyError(EvidenceError):
 
 
 class CaptureError(EvidenceError):
-    """A page could not be captured (browser failure, network failure)."""
+    """A page could not be captured at all (the browser would not start)."""
 
 
 class BundleError(EvidenceError):
