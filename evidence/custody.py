@@ -22,6 +22,8 @@ from typing import Any
 from evidence.exceptions import CustodyError
 
 CUSTODY_LOG = "custody.jsonl"
+# ``prev`` of the first entry of every chain: SHA-256 of a fixed, documented string.
+GENESIS = hashlib.sha256(b"rightswatch custody chain v1").hexdigest()
 
 
 class CustodyAction(StrEnum):
@@ -46,7 +48,7 @@ class CustodyEntry:
     action: CustodyAction
     actor: str
     subject: str
-    prev: str | None
+    prev: str
     details: Mapping[str, Any] = field(default_factory=dict)
     hash: str = ""
 
@@ -77,7 +79,7 @@ class CustodyEntry:
                 action=CustodyAction(value["action"]),
                 actor=str(value["actor"]),
                 subject=str(value["subject"]),
-                prev=None if value["prev"] is None else str(value["prev"]),
+                prev=str(value["prev"]),
                 details=dict(value.get("details") or {}),
                 hash=str(value["hash"]),
             )
@@ -99,19 +101,28 @@ def next_entry(
     subject: str,
     details: Mapping[str, Any] | None = None,
     at: datetime | None = None,
+    seq: int | None = None,
 ) -> CustodyEntry:
-    """The entry that follows ``previous`` (or starts a chain), with its hash filled in."""
-    moment = (at or datetime.now(UTC)).astimezone(UTC)
+    """The entry that follows ``previous`` (or starts a chain), with its hash filled in.
+
+    ``seq`` defaults to the previous entry's plus one; the case file passes its global
+    sequence number instead (chains are per finding, sequence numbers are global).
+    """
     draft = CustodyEntry(
-        seq=0 if previous is None else previous.seq + 1,
-        at=moment.isoformat(),
+        seq=seq if seq is not None else (0 if previous is None else previous.seq + 1),
+        at=format_time(at or datetime.now(UTC)),
         action=action,
         actor=actor,
         subject=subject,
-        prev=None if previous is None else previous.hash,
+        prev=GENESIS if previous is None else previous.hash,
         details=dict(details or {}),
     )
     return CustodyEntry(**{**draft.__dict__, "hash": draft.computed_hash()})
+
+
+def format_time(moment: datetime) -> str:
+    """The one text form of custody times: UTC, microseconds, ``Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def chain_problems(entries: Sequence[CustodyEntry], *, source: str) -> list[str]:
@@ -122,12 +133,11 @@ def chain_problems(entries: Sequence[CustodyEntry], *, source: str) -> list[str]
         where = f"{source} line {line}"
         if entry.computed_hash() != entry.hash:
             problems.append(f"{where}: entry hash does not match its content")
-        expected_prev = None if previous is None else previous.hash
+        expected_prev = GENESIS if previous is None else previous.hash
         if entry.prev != expected_prev:
             problems.append(f"{where}: prev hash breaks the chain (reordered/removed)")
-        expected_seq = 0 if previous is None else previous.seq + 1
-        if entry.seq != expected_seq:
-            problems.append(f"{where}: sequence {entry.seq}, expected {expected_seq}")
+        if previous is not None and entry.seq <= previous.seq:
+            problems.append(f"{where}: sequence {entry.seq} not after {previous.seq}")
         previous = entry
     return problems
 
@@ -167,7 +177,7 @@ def append(path: Path, entry: CustodyEntry) -> None:
     """Append one entry, refusing one that does not chain onto the current last line."""
     existing = read_log(path) if path.exists() else []
     last = existing[-1] if existing else None
-    if entry.prev != (None if last is None else last.hash):
+    if entry.prev != (GENESIS if last is None else last.hash):
         raise CustodyError(f"{path}: entry {entry.seq} does not chain onto the last line")
     with path.open("a", encoding="utf-8") as fh:
         fh.write(entry.to_line() + "\n")

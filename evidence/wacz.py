@@ -93,16 +93,16 @@ def cdxj_lines(warc: Path, filename: str) -> list[str]:
     return sorted(lines)
 
 
-def write_wacz(out: Path, warcs: Sequence[Path], pages: Sequence[WaczPage], *, title: str) -> Path:
-    """Package ``warcs`` (and the page list) as a WACZ at ``out`` (atomically)."""
+def write_wacz(
+    out: Path, warcs: Sequence[tuple[str, Path]], pages: Sequence[WaczPage], *, title: str
+) -> Path:
+    """Package ``(name, path)`` WARCs and the page list as a WACZ at ``out`` (atomically)."""
     if not warcs:
         raise BundleError(f"{out}: no WARC to package")
-    names = [f"archive/{w.name}" for w in warcs]
+    names = [f"archive/{name}" for name, _ in warcs]
     if len(set(names)) != len(names):
         raise BundleError(f"{out}: two WARCs share a file name")
-    index = "".join(
-        line + "\n" for w, n in zip(warcs, names, strict=True) for line in cdxj_lines(w, w.name)
-    )
+    index = "".join(line + "\n" for name, path in warcs for line in cdxj_lines(path, name))
     header = {"format": "json-pages-1.0", "id": "pages", "title": "All Pages"}
     page_lines = [json.dumps(header)] + [
         json.dumps(
@@ -111,7 +111,7 @@ def write_wacz(out: Path, warcs: Sequence[Path], pages: Sequence[WaczPage], *, t
         for p in pages
     ]
     members: list[tuple[str, bytes | Path]] = [
-        *zip(names, warcs, strict=True),
+        *zip(names, [path for _, path in warcs], strict=True),
         ("indexes/index.cdx", "".join(sorted(index.splitlines(keepends=True))).encode()),
         ("pages/pages.jsonl", ("\n".join(page_lines) + "\n").encode()),
     ]

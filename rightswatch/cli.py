@@ -14,6 +14,7 @@ from rich.console import Console
 
 from rightswatch import __version__
 from rightswatch.commands.db import db
+from rightswatch.commands.evidence import COMMANDS as EVIDENCE_COMMANDS
 from rightswatch.commands.findings import findings
 from rightswatch.commands.init import init
 from rightswatch.commands.references import references
@@ -41,6 +42,8 @@ cli.add_command(init)
 cli.add_command(references)
 cli.add_command(findings)
 cli.add_command(db)
+for _command in EVIDENCE_COMMANDS:
+    cli.add_command(_command)
 
 
 def _user_error_exit_code(exc: BaseException) -> int | None:
