@@ -186,7 +186,11 @@ def wacz_problems(path: Path) -> list[str]:
             if entry is None:
                 problems.append(f"{name} not listed in datapackage.json")
                 continue
-            data = archive.read(name)
+            try:
+                data = archive.read(name)
+            except (zipfile.BadZipFile, OSError) as exc:
+                problems.append(f"{name} unreadable in the zip ({exc})")
+                continue
             if entry.get("hash") != "sha256:" + hashlib.sha256(data).hexdigest():
                 problems.append(f"{name} hash differs from datapackage.json")
             if entry.get("bytes") != len(data):

@@ -7,6 +7,7 @@ Each is glue around one library call in the evidence package; settings come from
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -82,7 +83,7 @@ def capture(targets: tuple[str, ...], config_file: Path | None, database_url: st
     finally:
         store.dispose()
     if not _print_captures(results):
-        raise click.exceptions.Exit(1)
+        sys.exit(1)
 
 
 @click.group()
@@ -141,7 +142,7 @@ def verify(bundle: Path, key_fingerprint: str | None, as_json: bool) -> None:
             + ("[green]VERIFIED[/]" if report.ok else "[red]NOT VERIFIED[/]")
         )
     if not report.ok:
-        raise click.exceptions.Exit(1)
+        sys.exit(1)
 
 
 @click.command("export")
