@@ -31,10 +31,9 @@ def settings(tmp_path, tsa, keypair) -> EvidenceSettings:
 
 
 @pytest.fixture
-def db(tmp_path):
-    store = Store.open(f"sqlite:///{tmp_path / 'case.db'}")
-    yield store
-    store.dispose()
+def db(store: Store) -> Store:
+    """The shared case-file fixture: SQLite, and PostgreSQL when the test server is up."""
+    return store
 
 
 def test_capture_recheck_removal_custody_and_notice(db, settings, site, tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -80,14 +81,17 @@ def reply(directory: Path, query: bytes) -> bytes:
 
 
 @contextmanager
-def local_tsa(directory: Path, *, status: int = 200) -> Iterator[LocalTsa]:
-    """Serve a TSA at ``http://127.0.0.1:<port>/tsa``; ``status`` != 200 makes it fail."""
+def local_tsa(directory: Path, *, status: int = 200, delay_s: float = 0.0) -> Iterator[LocalTsa]:
+    """Serve a TSA at ``http://127.0.0.1:<port>/tsa``; ``status`` != 200 makes it fail,
+    ``delay_s`` makes it slow."""
     make_authority(directory)
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            if delay_s:
+                time.sleep(delay_s)
             if status != 200:
                 self.send_response(status)
                 self.end_headers()
