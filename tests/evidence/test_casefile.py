@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from sqlalchemy import select
 
@@ -37,7 +39,8 @@ def db(store: Store) -> Store:
 
 
 def test_capture_recheck_removal_custody_and_notice(db, settings, site, tmp_path):
-    fid = seed_finding(db, site.url, "fox1", tmp_path / "refs")
+    name = f"fox-{uuid.uuid4().hex[:8]}"  # the site is shared: one item per test run
+    fid = seed_finding(db, site.url, name, tmp_path / "refs")
     first = capture_finding(db, fid, settings, OPTIONS)
     assert first.outcome is CaptureOutcome.SEALED, first.message
     with pytest.raises(NoticeError, match="must confirm"):
@@ -48,7 +51,7 @@ def test_capture_recheck_removal_custody_and_notice(db, settings, site, tmp_path
     assert result.path.is_file()
     assert "民法典" in result.text and first.manifest_sha256 in result.text
     assert "resembles" in result.text and "infringes " not in result.text
-    site.remove("fox1")
+    site.remove(name)
     second = recapture(db, fid, settings, OPTIONS)
     assert second.outcome is CaptureOutcome.REMOVED and second.status == 404
     with db.session() as s:
