@@ -18,6 +18,8 @@ from rightswatch.commands.evidence import COMMANDS as EVIDENCE_COMMANDS
 from rightswatch.commands.findings import findings
 from rightswatch.commands.init import init
 from rightswatch.commands.references import references
+from rightswatch.commands.sandbox import sandbox
+from rightswatch.commands.scan import scan
 
 # The root error of every package; resolved only when something went wrong.
 USER_ERRORS = (
@@ -28,7 +30,13 @@ USER_ERRORS = (
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    context_settings={
+        "help_option_names": ["-h", "--help"],
+        "max_content_width": 100,
+        "terminal_width": 100,
+    }
+)
 @click.version_option(__version__, "--version", prog_name="rightswatch")
 def cli() -> None:
     """Find, flag and prove AI-platform look-alikes of a client's characters.
@@ -44,6 +52,8 @@ cli.add_command(findings)
 cli.add_command(db)
 for _command in EVIDENCE_COMMANDS:
     cli.add_command(_command)
+cli.add_command(sandbox)
+cli.add_command(scan)
 
 
 def _user_error_exit_code(exc: BaseException) -> int | None:
