@@ -15,6 +15,7 @@ from rich.console import Console
 from rightswatch import __version__
 from rightswatch.commands.crawl import crawl
 from rightswatch.commands.db import db
+from rightswatch.commands.evidence import COMMANDS as EVIDENCE_COMMANDS
 from rightswatch.commands.findings import findings
 from rightswatch.commands.init import init
 from rightswatch.commands.references import references
@@ -50,6 +51,8 @@ cli.add_command(init)
 cli.add_command(references)
 cli.add_command(findings)
 cli.add_command(db)
+for _command in EVIDENCE_COMMANDS:
+    cli.add_command(_command)
 cli.add_command(sandbox)
 cli.add_command(scan)
 cli.add_command(crawl)
