@@ -30,8 +30,11 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# mypy --strict on the product packages (tests are not type-checked)
+PRODUCT := $(wildcard rightswatch crawler matching evidence sandbox scheduler.py)
+
 types: install
-	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy $(PRODUCT)
 
 pytest: install
 	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || $(PY) -c "import socket; socket.create_connection(('127.0.0.1', 5432), 1)" 2>/dev/null; then \

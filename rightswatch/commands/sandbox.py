@@ -23,7 +23,10 @@ def _run(arguments: list[str]) -> None:
 
 @click.group("sandbox")
 def sandbox() -> None:
-    """A stand-in AI platform and test TSA on 127.0.0.1, for the demo and the tests."""
+    """Stand-in AI platform and test TSA on 127.0.0.1 (demo, tests).
+
+    Example: rightswatch sandbox serve --port 8800 --items 500
+    """
 
 
 @sandbox.command("serve")

@@ -1,0 +1,209 @@
+"""The reference library: the client's characters and their reference images in the case file.
+
+``sync_config`` mirrors watch.toml into the database (client, characters with aliases,
+platforms) and takes in every reference image found under the configured folders.
+``add_references`` takes in files for one character. A file that is unreadable, truncated or not
+an image is reported by name and skipped; the same image added twice is stored once (by SHA-256).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import imagehash
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from evidence.models import Character, Client, Platform, ReferenceImage
+from evidence.store import Store
+from rightswatch.config import WatchConfig
+from rightswatch.errors import LibraryError
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
+DEFAULT_CLIENT = "default"
+# refuse images larger than this many pixels (decompression bombs)
+MAX_PIXELS = 64_000_000
+
+Progress = Callable[[Path], None]
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """What the library records of one reference image."""
+
+    path: Path
+    sha256: str
+    size_bytes: int
+    width: int
+    height: int
+    hashes: dict[str, str]
+
+
+@dataclass
+class AddResult:
+    added: list[Path] = field(default_factory=list)
+    duplicates: list[Path] = field(default_factory=list)
+    errors: list[LibraryError] = field(default_factory=list)
+
+
+def iter_image_files(paths: Iterable[Path]) -> list[Path]:
+    """Files named directly, plus image files found below named folders, in a stable order."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                p
+                for p in sorted(path.rglob("*"))
+                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+            )
+        else:
+            found.append(path)
+    return found
+
+
+def inspect_image(path: Path) -> ImageFacts:
+    """Read one image, check it decodes in full, and compute its digest and quick hashes."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LibraryError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                if img.width * img.height > MAX_PIXELS:
+                    raise LibraryError(
+                        str(path), f"{img.width}x{img.height} pixels exceeds the {MAX_PIXELS} cap"
+                    )
+                img.load()
+                rgb = img.convert("RGB")
+    except LibraryError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise LibraryError(str(path), f"refused as a decompression bomb: {exc}") from exc
+    except UnidentifiedImageError as exc:
+        raise LibraryError(str(path), "not an image Pillow can read") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise LibraryError(str(path), f"damaged image: {exc}") from exc
+    hashes = {"phash": str(imagehash.phash(rgb)), "dhash": str(imagehash.dhash(rgb))}
+    return ImageFacts(path, digest, len(data), rgb.width, rgb.height, hashes)
+
+
+def ensure_client(session: Session, name: str, matter: str = "") -> Client:
+    client = session.scalar(select(Client).where(Client.name == name))
+    if client is None:
+        client = Client(name=name, matter=matter)
+        session.add(client)
+        session.flush()
+    elif matter and client.matter != matter:
+        client.matter = matter
+    return client
+
+
+def ensure_character(
+    session: Session, client: Client, name: str, aliases: dict[str, list[str]] | None = None
+) -> Character:
+    character = session.scalar(
+        select(Character).where(Character.client_id == client.id, Character.name == name)
+    )
+    if character is None:
+        character = Character(client_id=client.id, name=name, aliases=aliases or {})
+        session.add(character)
+        session.flush()
+    elif aliases is not None and character.aliases != aliases:
+        character.aliases = aliases
+    return character
+
+
+def add_references(
+    store: Store,
+    character: str,
+    paths: Sequence[Path],
+    *,
+    client: str = DEFAULT_CLIENT,
+    progress: Progress | None = None,
+) -> AddResult:
+    """Take the images at ``paths`` (files or folders) in as references of ``character``."""
+    result = AddResult()
+    files = iter_image_files(paths)
+    for path in files:
+        if progress is not None:
+            progress(path)
+        try:
+            facts = inspect_image(path)
+        except LibraryError as exc:
+            result.errors.append(exc)
+            continue
+        with store.session() as session:
+            owner = ensure_client(session, client)
+            char = ensure_character(session, owner, character)
+            exists = session.scalar(
+                select(ReferenceImage.id).where(
+                    ReferenceImage.character_id == char.id, ReferenceImage.sha256 == facts.sha256
+                )
+            )
+            if exists is not None:
+                result.duplicates.append(path)
+                continue
+            session.add(
+                ReferenceImage(
+                    character_id=char.id,
+                    path=str(path.resolve()),
+                    sha256=facts.sha256,
+                    size_bytes=facts.size_bytes,
+                    width=facts.width,
+                    height=facts.height,
+                    hashes=facts.hashes,
+                )
+            )
+        result.added.append(path)
+    return result
+
+
+@dataclass
+class SyncResult:
+    characters: int = 0
+    platforms: int = 0
+    references: AddResult = field(default_factory=AddResult)
+
+
+def sync_config(
+    store: Store, config: WatchConfig, *, progress: Progress | None = None
+) -> SyncResult:
+    """Mirror the config's client, characters and platforms and take in its reference folders."""
+    result = SyncResult()
+    with store.session() as session:
+        client = ensure_client(session, config.client.name, config.client.matter)
+        for char in config.characters:
+            ensure_character(session, client, char.name, dict(char.aliases))
+            result.characters += 1
+        for plat in config.platforms:
+            row = session.scalar(select(Platform).where(Platform.name == plat.name))
+            if row is None:
+                session.add(Platform(name=plat.name, kind=plat.kind, base_url=plat.url))
+            else:
+                row.kind, row.base_url = plat.kind, plat.url
+            result.platforms += 1
+    for char in config.characters:
+        folders = [config.resolve(p) for p in char.references]
+        missing = [p for p in folders if not p.exists()]
+        for p in missing:
+            result.references.errors.append(LibraryError(str(p), "reference folder does not exist"))
+        added = add_references(
+            store,
+            char.name,
+            [p for p in folders if p.exists()],
+            client=config.client.name,
+            progress=progress,
+        )
+        result.references.added += added.added
+        result.references.duplicates += added.duplicates
+        result.references.errors += added.errors
+    return result
