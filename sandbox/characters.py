@@ -248,9 +248,9 @@ def draw_lookalike(name: str, *, size: int = 256, rng: random.Random | None = No
     points = []
     for k in range(spikes * 2):
         angle = -math.pi / 2 + k * math.pi / spikes
-        radius = 0.42 if k % 2 == 0 else 0.26
+        radius = 0.45 if k % 2 == 0 else 0.17
         points.append((0.5 + radius * math.cos(angle), 0.55 + radius * math.sin(angle)))
     d.polygon(pen.pts(points), fill=first, outline=fourth)
-    d.regular_polygon((size, int(size * 1.1), int(size * 0.22)), 3, fill=second, outline=fourth)
-    d.rectangle(pen.box(0.40, 0.60, 0.60, 0.66), fill=third)
+    d.regular_polygon((size, int(size * 1.1), int(size * 0.16)), 3, fill=second, outline=fourth)
+    d.rectangle(pen.box(0.43, 0.60, 0.57, 0.65), fill=third)
     return canvas.resize((size, size), Image.Resampling.LANCZOS)

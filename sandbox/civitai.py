@@ -250,8 +250,10 @@ def routes(site: Site) -> list[BaseRoute]:
                 return error("Unauthorized", 401)
             return RedirectResponse(f"/login?returnUrl={quote(request.url.path)}", 302)
         model_, version_ = found
-        path = f"/storage/civitai/{version_.id}/{quote(download_name(model_, version_))}"
-        query = urlencode({"X-Amz-Expires": "86400", "X-Amz-Signature": site.sign(path)})
+        name = download_name(model_, version_)
+        signature = site.sign(f"/storage/civitai/{version_.id}/{name}")
+        query = urlencode({"X-Amz-Expires": "86400", "X-Amz-Signature": signature})
+        path = f"/storage/civitai/{version_.id}/{quote(name)}"
         return RedirectResponse(f"{base_url(request)}{path}?{query}", 302)
 
     async def storage(request: Request) -> Response:

@@ -28,7 +28,7 @@
   function postCard(post) {
     const image = post.images[0];
     return el("a", { class: "card", href: "/gallery/posts/" + post.id, "data-kind": "post", "data-id": post.id },
-      el("img", { src: image.url, alt: post.title, width: String(image.width), height: String(image.height) }),
+      el("img", { src: image.url, alt: post.title, "data-width": String(image.width), "data-height": String(image.height) }),
       el("span", { class: "title" }, post.title));
   }
 
