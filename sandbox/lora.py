@@ -16,8 +16,6 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import numpy as np
-
 from sandbox.errors import ContentError
 
 _BASES = {
@@ -83,16 +81,15 @@ class FileHashes:
 
 
 def _tensors(spec: LoraSpec) -> tuple[dict[str, dict[str, object]], bytes]:
-    generator = np.random.default_rng(spec.seed)
+    rng = random.Random(f"tensors:{spec.seed}")
     header: dict[str, dict[str, object]] = {}
     chunks: list[bytes] = []
     offset = 0
     for layer in _LAYERS:
-        for part, shape in (
-            ("lora_down.weight", [spec.rank, 32]),
-            ("lora_up.weight", [32, spec.rank]),
-        ):
-            data = (generator.standard_normal(shape) * 0.02).astype("<f2").tobytes()
+        parts = (("lora_down.weight", [spec.rank, 32]), ("lora_up.weight", [32, spec.rank]))
+        for part, shape in parts:
+            count = shape[0] * shape[1]
+            data = struct.pack(f"<{count}e", *(rng.gauss(0.0, 0.02) for _ in range(count)))
             header[f"{layer}.{part}"] = {
                 "dtype": "F16",
                 "shape": shape,
@@ -100,13 +97,9 @@ def _tensors(spec: LoraSpec) -> tuple[dict[str, dict[str, object]], bytes]:
             }
             chunks.append(data)
             offset += len(data)
-        alpha = np.array(spec.rank / 2, dtype="<f2").tobytes()
-        header[f"{layer}.alpha"] = {
-            "dtype": "F16",
-            "shape": [],
-            "data_offsets": [offset, offset + 2],
-        }
-        chunks.append(alpha)
+        span = [offset, offset + 2]
+        header[f"{layer}.alpha"] = {"dtype": "F16", "shape": [], "data_offsets": span}
+        chunks.append(struct.pack("<e", spec.rank / 2))
         offset += 2
     return header, b"".join(chunks)
 
