@@ -79,9 +79,9 @@ def crawl(
     config = open_config(config_file)
     assert config is not None
     store = open_store(database_url, config)
+    plan = plan_from_config(config, store.url, platforms=platforms, full=full, max_items=max_items)
     sync_config(store, config)
     refresh_fingerprints(store)
-    plan = plan_from_config(config, store.url, platforms=platforms, full=full, max_items=max_items)
     store.dispose()
     console = Console(stderr=True)
     rows: dict[str, Progress] = {}

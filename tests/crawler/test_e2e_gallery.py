@@ -16,7 +16,7 @@ from tests.support.sandbox import SandboxFactory
 def test_gallery_finds_items_that_exist_only_after_javascript(
     sandbox_factory: SandboxFactory, tmp_path: Path
 ) -> None:
-    server = sandbox_factory(items=40)
+    server = sandbox_factory(items=30)
     home = httpx.get(f"{server.url}/gallery/", timeout=30)
     assert home.status_code == 200
     assert parse_cards(home.text, str(home.url), Placement.HOME) == []  # a bare shell
