@@ -35,10 +35,14 @@ from sandbox.client import write_client
 from tests.support.sandbox import start_sandbox
 
 CONCURRENCY = 16
-FAST = Politeness(concurrency=CONCURRENCY, delay_s=0.0, autothrottle=False, robots=RobotsPolicy.IGNORE)
+FAST = Politeness(
+    concurrency=CONCURRENCY, delay_s=0.0, autothrottle=False, robots=RobotsPolicy.IGNORE
+)
 
 
-def _plan(root: Path, url: str, platforms: tuple[str, ...], extra_terms: tuple[str, ...]) -> CrawlPlan:
+def _plan(
+    root: Path, url: str, platforms: tuple[str, ...], extra_terms: tuple[str, ...]
+) -> CrawlPlan:
     write_client(url, root)
     config = load_config(root / "watch.toml")
     plan = plan_from_config(config, f"sqlite:///{root / 'case.db'}", platforms=platforms)
