@@ -13,6 +13,7 @@ import click
 from rich.console import Console
 
 from rightswatch import __version__
+from rightswatch.commands.crawl import crawl
 from rightswatch.commands.db import db
 from rightswatch.commands.evidence import COMMANDS as EVIDENCE_COMMANDS
 from rightswatch.commands.findings import findings
@@ -54,6 +55,7 @@ for _command in EVIDENCE_COMMANDS:
     cli.add_command(_command)
 cli.add_command(sandbox)
 cli.add_command(scan)
+cli.add_command(crawl)
 
 
 def _user_error_exit_code(exc: BaseException) -> int | None:
