@@ -27,8 +27,8 @@ from PIL import Image
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))
 
 from matching import CandidateEvidence, CharacterProfile, Decision, Engine, fingerprint_reference
-from matching.hashes import hash_image
 from matching.decode import decode_image
+from matching.hashes import hash_image
 from tests.support.likeness import (
     EASY_CLASSES,
     TRANSFORMS,
@@ -149,7 +149,8 @@ def main() -> None:
     )
     print()
     print(
-        f"| transform | class | recall FLAG | recall FLAG+REVIEW | baseline phash<=10 | median min PDQ |"
+        "| transform | class | recall FLAG | recall FLAG+REVIEW | baseline phash<=10 "
+        "| median min PDQ |"
     )
     print("|---|---|---|---|---|---|")
     for name_t, cls, f, e, b, d in rows:

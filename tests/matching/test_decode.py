@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import struct
 import zlib
 
@@ -28,12 +29,12 @@ def _split_image() -> Image.Image:
 
 def test_truncated_png_names_the_file() -> None:
     data = _png(_split_image())
-    with pytest.raises(ImageDecodeError, match="cut.png"):
+    with pytest.raises(ImageDecodeError, match=re.escape("cut.png")):
         decode_image(data[: len(data) // 2], label="cut.png")
 
 
 def test_corrupt_bytes_name_the_file() -> None:
-    with pytest.raises(ImageDecodeError, match="noise.jpg: cannot decode"):
+    with pytest.raises(ImageDecodeError, match=re.escape("noise.jpg: cannot decode")):
         decode_image(b"\xff\xd8\xff" + bytes(range(256)) * 4, label="noise.jpg")
 
 
@@ -43,7 +44,7 @@ def test_decompression_bomb_is_refused_before_decoding() -> None:
     ihdr = struct.pack(">II", 100_000, 100_000) + bytes(data[24:29])
     data[16:29] = ihdr
     data[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
-    with pytest.raises(DecompressionBombError, match="bomb.png") as info:
+    with pytest.raises(DecompressionBombError, match=re.escape("bomb.png")) as info:
         decode_image(bytes(data), label="bomb.png")
     assert info.value.limit > 0
 

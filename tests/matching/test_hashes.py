@@ -19,6 +19,7 @@ from matching import (
     hash_image,
 )
 from matching.hashes import dihedral_hashes
+from matching.index import Hits
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "matching"
 
@@ -67,10 +68,13 @@ def test_faiss_and_numpy_backends_agree() -> None:
     queries[10:] = rng.integers(0, 256, size=(40, 32), dtype=np.uint8)
     fast = BinaryIndex(codes, backend=Backend.FAISS).range_search(queries, 31)
     slow = BinaryIndex(codes, backend=Backend.NUMPY).range_search(queries, 31)
-    as_set = lambda h: set(zip(h.query.tolist(), h.entry.tolist(), h.distance.tolist()))  # noqa: E731
+
+    def as_set(h: Hits) -> set[tuple[int, int, int]]:
+        return set(zip(h.query.tolist(), h.entry.tolist(), h.distance.tolist(), strict=True))
+
     assert as_set(fast) == as_set(slow)
     assert {(q, q, 3) for q in range(10)} <= as_set(fast)
     ids_f, d_f = BinaryIndex(codes).nearest(queries)
-    ids_n, d_n = BinaryIndex(codes, backend=Backend.NUMPY).nearest(queries)
+    _ids, d_n = BinaryIndex(codes, backend=Backend.NUMPY).nearest(queries)
     assert d_f.tolist() == d_n.tolist()
     assert ids_f[:10].tolist() == list(range(10))

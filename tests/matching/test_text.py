@@ -66,7 +66,9 @@ def test_romanisation_reason_names_the_language(matcher: AliasMatcher) -> None:
 
 def test_text_only_verdicts_and_allowlist() -> None:
     profiles = [
-        CharacterProfile("Ultraman", ALIASES["Ultraman"], allowlisted_creators=("@TsuburayaOfficial",)),
+        CharacterProfile(
+            "Ultraman", ALIASES["Ultraman"], allowlisted_creators=("@TsuburayaOfficial",)
+        ),
         CharacterProfile("Hero"),
     ]
     engine = Engine(profiles, [])
