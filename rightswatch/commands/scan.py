@@ -40,7 +40,9 @@ def scan(
     config_file: Path | None,
     database_url: str | None,
 ) -> None:
-    """Scan images and .safetensors files (folders recursively) for the configured characters.
+    """Judge local images and .safetensors files against the characters.
+
+    Folders are scanned recursively.
 
     Each file gets a decision (flag, review, ignore), the character and reference it resembles,
     a score and the reasons; a file that cannot be read is reported and the scan goes on.
