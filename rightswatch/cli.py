@@ -17,6 +17,7 @@ from rightswatch.commands.db import db
 from rightswatch.commands.findings import findings
 from rightswatch.commands.init import init
 from rightswatch.commands.references import references
+from rightswatch.commands.review import review
 
 # The root error of every package; resolved only when something went wrong.
 USER_ERRORS = (
@@ -41,6 +42,7 @@ cli.add_command(init)
 cli.add_command(references)
 cli.add_command(findings)
 cli.add_command(db)
+cli.add_command(review)
 
 
 def _user_error_exit_code(exc: BaseException) -> int | None:
