@@ -4,6 +4,7 @@
     ├── StoreError                 the case-file database
     │   ├── DatabaseUnavailable    the URL cannot be reached or opened
     │   ├── MigrationError         the schema could not be brought up to date
+    │   ├── LeaseHeld              another live process holds a named lease
     │   └── NotFound               a row asked for by id does not exist
     └── (capture, seal, timestamp, signing, bundle and verify errors add here)
 
@@ -11,6 +12,8 @@ Every error carries the context a user needs to act: the URL, file or row id.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 
 class EvidenceError(Exception):
@@ -46,3 +49,16 @@ class NotFound(StoreError):
         self.what = what
         self.ident = ident
         super().__init__(f"no {what} with id {ident}")
+
+
+class LeaseHeld(StoreError):
+    """Another live process holds the lease (e.g. a run of the same configuration)."""
+
+    def __init__(self, name: str, holder: str, expires_at: datetime) -> None:
+        self.name = name
+        self.holder = holder
+        self.expires_at = expires_at
+        super().__init__(
+            f"{name!r} is already running ({holder}, "
+            f"lease until {expires_at:%Y-%m-%d %H:%M:%S} UTC)"
+        )

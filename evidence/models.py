@@ -366,3 +366,14 @@ class Notice(Base):
     sha256: Mapped[str | None] = mapped_column(String(64), default=None)
 
     finding: Mapped[Finding] = relationship(back_populates="notices")
+
+
+class Lease(Base):
+    """A named, expiring lock held by one process; see ``evidence.lease``."""
+
+    __tablename__ = "lease"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()

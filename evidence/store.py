@@ -99,6 +99,16 @@ class Store:
             row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
             return None if row is None else str(row[0])
 
+    @staticmethod
+    def head_revision() -> str:
+        """The newest revision the code knows."""
+        from alembic.script import ScriptDirectory
+
+        head = ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
+        if head is None:
+            raise MigrationError("(none)", "no migrations found")
+        return head
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session in one transaction: committed on success, rolled back on error."""

@@ -18,6 +18,7 @@ from rightswatch.commands.findings import findings
 from rightswatch.commands.init import init
 from rightswatch.commands.references import references
 from rightswatch.commands.review import review
+from rightswatch.commands.sandbox import sandbox
 
 # The root error of every package; resolved only when something went wrong.
 USER_ERRORS = (
@@ -42,6 +43,7 @@ cli.add_command(init)
 cli.add_command(references)
 cli.add_command(findings)
 cli.add_command(db)
+cli.add_command(sandbox)
 cli.add_command(review)
 
 

@@ -15,6 +15,8 @@ from sqlalchemy.engine import make_url
 from evidence.models import Base
 from evidence.store import Store
 
+pytest_plugins = ["tests.support.sandbox"]
+
 POSTGRES_ENV = "RIGHTSWATCH_TEST_POSTGRES_URL"
 
 

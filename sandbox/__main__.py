@@ -1,0 +1,60 @@
+"""Command line: ``python -m sandbox serve ...`` and ``python -m sandbox client ...``.
+
+Examples::
+
+    python -m sandbox serve --port 0 --seed 7 --items 300 --faults "500=0.1,slow=0.2:0.5"
+    python -m sandbox client --url http://127.0.0.1:43123 --out .demo/client
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sandbox.app import ServeOptions, serve
+from sandbox.errors import SandboxError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("serve", help="serve the stand-in platforms and the test TSA")
+    run.add_argument("--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)")
+    run.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
+    run.add_argument("--seed", type=int, default=1, help="world seed (default 1)")
+    run.add_argument("--items", type=int, default=300, help="number of items (default 300)")
+    run.add_argument("--faults", default="", help='fault SPEC, e.g. "429=0.1,bomb=1"')
+    run.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(".sandbox-state"),
+        help="TSA certificates and media cache (default ./.sandbox-state)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            serve(
+                ServeOptions(
+                    host=args.host,
+                    port=args.port,
+                    seed=args.seed,
+                    items=args.items,
+                    faults=args.faults,
+                    state_dir=args.state_dir,
+                )
+            )
+    except SandboxError as exc:
+        sys.stderr.write(f"sandbox: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
