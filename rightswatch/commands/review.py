@@ -55,6 +55,7 @@ def review(
         store=open_store(database_url, config),
         evidence_root=root,
         config_path=None if config is None else config_path(config_file).resolve(),
+        config=config,
         token=token,
         reviewer=reviewer,
         host=host,

@@ -13,7 +13,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from rightswatch.review.pages import auth, files, finding, queue, runs
+from rightswatch.review.evidence_api import EvidenceOps
+from rightswatch.review.pages import auth, evidence, files, finding, queue, runs
 from rightswatch.review.pages.common import error_page, make_templates
 from rightswatch.review.security import Guard, allowed_hosts
 from rightswatch.review.settings import ReviewSettings
@@ -35,6 +36,9 @@ def routes() -> list[Route | Mount]:
         Route("/findings/{finding_id:int}/confirm", finding.confirm, methods=["POST"]),
         Route("/findings/{finding_id:int}/dismiss", finding.dismiss, methods=["POST"]),
         Route("/findings/{finding_id:int}/allowlist", finding.allowlist, methods=["POST"]),
+        Route("/findings/{finding_id:int}/capture", evidence.capture_now, methods=["POST"]),
+        Route("/findings/{finding_id:int}/export", evidence.export, methods=["POST"]),
+        Route("/findings/{finding_id:int}/notice", evidence.notice, methods=["POST"]),
         Route("/runs", runs.runs_page, name="runs"),
         Route("/files/{path:path}", files.evidence_file, name="file"),
         Route("/references/{ref_id:int}/image", files.reference_image, name="reference"),
@@ -57,4 +61,5 @@ def create_app(settings: ReviewSettings) -> Starlette:
     )
     app.state.settings = settings
     app.state.templates = make_templates()
+    app.state.evidence = EvidenceOps(settings.store, settings.config, settings.evidence_folder)
     return app

@@ -25,7 +25,8 @@ from evidence.models import (
     Platform,
     ReferenceImage,
 )
-from rightswatch.review.media import candidate_thumbnail, capture_files
+from rightswatch.review.media import candidate_thumbnail, capture_files, file_url
+from rightswatch.review.security import relative_to_root
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,16 @@ class CustodyView:
 
 
 @dataclass(frozen=True)
+class NoticeView:
+    id: int
+    template: str
+    created_at: datetime
+    sent_at: datetime | None
+    file: str | None  # /files/ link when the draft lies below the evidence folder
+    sha256: str | None
+
+
+@dataclass(frozen=True)
 class FindingView:
     id: int
     score: float
@@ -189,7 +200,7 @@ class FindingView:
     captures: tuple[CaptureView, ...]
     custody: tuple[CustodyView, ...]
     created_at: datetime
-    notices: int
+    notices: tuple[NoticeView, ...]
 
 
 def finding(session: Session, finding_id: int, *, evidence_root: Path) -> FindingView | None:
@@ -248,8 +259,23 @@ def finding(session: Session, finding_id: int, *, evidence_root: Path) -> Findin
         captures=captures,
         custody=custody,
         created_at=row.created_at,
-        notices=len(row.notices),
+        notices=tuple(
+            NoticeView(
+                id=n.id,
+                template=n.template.value,
+                created_at=n.created_at,
+                sent_at=n.sent_at,
+                file=_file_link(evidence_root, n.path),
+                sha256=n.sha256,
+            )
+            for n in sorted(row.notices, key=lambda n: n.created_at)
+        ),
     )
+
+
+def _file_link(root: Path, path: str | None) -> str | None:
+    rel = relative_to_root(root, path)
+    return None if rel is None else file_url(rel)
 
 
 def _timestamp_label(token: Any) -> str:

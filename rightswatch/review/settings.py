@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evidence.store import Store
+from rightswatch.config import WatchConfig
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -32,6 +33,8 @@ class ReviewSettings:
     evidence_root: Path
     # watch.toml, where an allowlisted creator is written; None disables the allowlist action
     config_path: Path | None = None
+    # the loaded watch.toml: evidence settings for capture, export and notices
+    config: WatchConfig | None = None
     # required to sign in when set (always set for a non-loopback bind)
     token: str | None = None
     # the name decisions are recorded under when the reviewer has not signed in by name

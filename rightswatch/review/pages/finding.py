@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from evidence.models import NoticeTemplate
 from rightswatch.review import decisions, evidence_api, queries
 from rightswatch.review.errors import ReviewError
 from rightswatch.review.pages.common import (
@@ -54,6 +55,7 @@ async def finding_page(request: Request) -> Response:
             "region": region_of(view.reasons),
             "verifications": verifications,
             "can_allowlist": settings.config_path is not None and bool(view.creator),
+            "notice_templates": [t.value for t in NoticeTemplate],
         },
     )
 
