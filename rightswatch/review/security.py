@@ -7,7 +7,8 @@
 * Every state-changing request (anything but GET/HEAD/OPTIONS) must carry that CSRF token in the
   ``csrf_token`` form field or the ``X-CSRF-Token`` header, else it is refused with 403.
 * Files are served only from below the evidence folder (:func:`confine`).
-* Every response carries a strict Content-Security-Policy (no script at all) and no referrer.
+* Every response carries a strict Content-Security-Policy (no script at all); no referrer
+  leaves for other sites; a cross-origin Origin header (or "null") is refused on posts.
 """
 
 from __future__ import annotations
@@ -48,7 +49,9 @@ SECURITY_HEADERS = (
     ),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
+    # same-origin: platforms never learn the dashboard's URLs, and the browser still sends a
+    # real Origin on the dashboard's own form posts (no-referrer would make it "null")
+    (b"referrer-policy", b"same-origin"),
     (b"cache-control", b"no-store"),
 )
 

@@ -109,7 +109,7 @@ def test_security_headers(client: TestClient) -> None:
     page = client.get("/")
     assert "script-src 'none'" in page.headers["content-security-policy"]
     assert page.headers["x-frame-options"] == "DENY"
-    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["referrer-policy"] == "same-origin"
     cookie = page.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
 
