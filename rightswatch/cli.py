@@ -19,6 +19,7 @@ from rightswatch.commands.evidence import COMMANDS as EVIDENCE_COMMANDS
 from rightswatch.commands.findings import findings
 from rightswatch.commands.init import init
 from rightswatch.commands.references import references
+from rightswatch.commands.review import review
 from rightswatch.commands.run import recheck, run
 from rightswatch.commands.sandbox import sandbox
 from rightswatch.commands.scan import scan
@@ -61,6 +62,7 @@ cli.add_command(crawl)
 cli.add_command(run)
 cli.add_command(recheck)
 cli.add_command(schedule)
+cli.add_command(review)
 
 
 def _user_error_exit_code(exc: BaseException) -> int | None:
