@@ -75,3 +75,17 @@ def test_notice_needs_sealed_evidence(db, settings, site, tmp_path):
     fid = seed_finding(db, site.url, "fox2", tmp_path / "refs", status=FindingStatus.CONFIRMED)
     with pytest.raises(NoticeError, match="no sealed capture"):
         draft_notice(db, fid, "dmca", settings)
+
+
+def test_export_refuses_unknown_or_uncaptured_findings(db, settings, site, tmp_path):
+    from evidence.bundle import export_bundle
+    from evidence.exceptions import BundleError, NotFound
+
+    with pytest.raises(NotFound, match="no finding with id 999"):
+        export_bundle(db, [999], str(tmp_path / "x.zip"), settings)
+    fid = seed_finding(db, site.url, f"fox-{uuid.uuid4().hex[:8]}", tmp_path / "refs")
+    with pytest.raises(BundleError, match=f"finding {fid}: no sealed capture"):
+        export_bundle(db, [fid], str(tmp_path / "x.zip"), settings)
+    with db.session() as s:
+        assert ledger.chain(s, finding_id=fid) == []  # nothing recorded for a refused export
+    assert not (tmp_path / "x.zip").exists()
