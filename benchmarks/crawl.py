@@ -1,6 +1,6 @@
 """Crawler throughput and memory against the sandbox (a printed table, not a timed test).
 
-    .venv/bin/python benchmarks/crawl.py [--items 10000] [--gallery-items 60] [--skip-gallery]
+    .venv/bin/python -m benchmarks.crawl [--items 10000] [--gallery-items 60] [--skip-gallery]
 
 1. API spiders (Civitai + Hugging Face) with every pipeline (WARC, walls, politeness
    middlewares; dedupe, media with bomb guard and hashes, match, record to SQLite), politeness
@@ -70,7 +70,7 @@ def _bare(urls: list[str], root: Path) -> tuple[float, int]:
     url_file = root / "urls.json"
     url_file.write_text(json.dumps(urls), encoding="utf-8")
     out = subprocess.run(
-        [sys.executable, __file__, "--bare", str(url_file)],
+        [sys.executable, "-m", "benchmarks.crawl", "--bare", str(url_file)],
         check=True,
         capture_output=True,
         text=True,

@@ -54,13 +54,12 @@ def build_evidence(item: Candidate) -> CandidateEvidence:
         "creator": item.creator or "",
     }
     if isinstance(item, ModelCandidate):
-        is_hf = any(f.url and "/resolve/" in f.url for f in item.files)
         return CandidateEvidence(
             **common,
             file_names=tuple(f.name for f in item.files),
             lora_metadata=dict(item.safetensors[0].metadata) if item.safetensors else None,
-            trained_words=() if is_hf else tuple(item.trigger_words),
-            instance_prompt=" ".join(item.trigger_words) if is_hf else "",
+            trained_words=() if item.instance_prompt else tuple(item.trigger_words),
+            instance_prompt=item.instance_prompt or "",
         )
     return CandidateEvidence(**common, prompt=item.prompt or "")
 
