@@ -11,7 +11,8 @@ for callers (the CLI, the scheduler):
 4. reads the child's report and stores status and stats on the ``CrawlRun`` row.
 
 Status: ``failed`` when the child died, timed out or a platform did not finish;
-``partial`` when it finished with items recorded as failed or blocked; else ``succeeded``.
+``partial`` when it finished with anything recorded as failed or blocked (media included);
+else ``succeeded``.
 """
 
 from __future__ import annotations
@@ -124,7 +125,9 @@ class CrawlReport:
 def _status(platforms: tuple[PlatformReport, ...], error: str | None) -> RunStatus:
     if error is not None or not platforms or not all(p.finished for p in platforms):
         return RunStatus.FAILED
-    if any(p.counters.get("failed", 0) or p.counters.get("blocked", 0) for p in platforms):
+    if any(
+        p.failures or p.counters.get("failed", 0) or p.counters.get("blocked", 0) for p in platforms
+    ):
         return RunStatus.PARTIAL
     return RunStatus.SUCCEEDED
 

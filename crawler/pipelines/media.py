@@ -11,6 +11,7 @@ content) with ``media_error`` saying why.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import io
@@ -108,7 +109,8 @@ class MediaPipeline:
         while True:
             data = await self._fetch(url)
             try:
-                return data, check_image(url, data, self.max_pixels)
+                # decoding and hashing run off the reactor thread, so downloads go on
+                return data, await asyncio.to_thread(check_image, url, data, self.max_pixels)
             except MediaError as exc:
                 if not exc.reason.startswith("damaged image") or attempt >= DAMAGE_RETRIES:
                     raise

@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, Self
@@ -79,6 +81,8 @@ class RecordPipeline:
         self.platform_id: int | None = None
         self.characters: dict[str, int] = {}
         self.failures: list[dict[str, Any]] = []
+        # One thread owns every write: the reactor keeps downloading while a commit waits.
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="record")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -112,22 +116,28 @@ class RecordPipeline:
         self.warc_file = str(warc_path(directory, run, spider.name)) if directory else None  # type: ignore[union-attr]
 
     def close_spider(self) -> None:
+        self.writer.shutdown(wait=True)
         stats = self.crawler.stats
         assert stats is not None
         stats.set_value("rightswatch/failure_list", self.failures[:MAX_LISTED_FAILURES])
 
-    def process_item(self, item: Any) -> Any:
+    async def process_item(self, item: Any) -> Any:
+        """Write in the pipeline's one database thread (one transaction per item, in order)."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self.writer, self._write, item)
+        return item
+
+    def _write(self, item: Any) -> None:
         stats = self.crawler.stats
         assert stats is not None
         if isinstance(item, CrawlFailure):
             self._failure(item)
-            return item
+            return
         if item.media_error:
             self._list(item.media_urls[0], FailureStatus.FAILED, f"media: {item.media_error}", item)
         with self.store.session() as session:
             outcome = self._candidate(session, item)
         stats.inc_value(f"rightswatch/candidates_{outcome}")
-        return item
 
     def _list(
         self, url: str, status: FailureStatus, reason: str, item: Candidate | CrawlFailure
