@@ -140,6 +140,24 @@ def _matches(model: Model, needle: str) -> bool:
 
 def routes(site: Site) -> list[BaseRoute]:
     world, media = site.world, site.media
+    orders: dict[str, list[Any]] = {}
+
+    def ordered_models(sort: str) -> list[Model]:
+        """All Civitai models in ``sort`` order (cached; takedowns are filtered later)."""
+        key = f"models:{sort}"
+        if key not in orders:
+            models = world.models_on(Platform.CIVITAI)
+            models.sort(key=lambda m: (MODEL_SORTS[sort](m), len(m.external_id), m.external_id))
+            orders[key] = models
+        return orders[key]
+
+    def ordered_pictures(sort: str) -> list[Picture]:
+        key = f"images:{sort}"
+        if key not in orders:
+            pictures = world.pictures_on(Platform.CIVITAI)
+            pictures.sort(key=lambda p: (IMAGE_SORTS[sort](p), len(p.external_id), p.external_id))
+            orders[key] = pictures
+        return orders[key]
 
     async def models(request: Request) -> Response:
         try:
@@ -156,7 +174,7 @@ def routes(site: Site) -> list[BaseRoute]:
                 or request.query_params.get("hidden") == "true"
             ) and not _token(request):
                 return error("Unauthorized", 401)
-            found = [m for m in world.models_on(Platform.CIVITAI) if not world.is_removed(m)]
+            found = [m for m in ordered_models(sort) if not world.is_removed(m)]
             types = {t.upper() for t in _list(request, "types")}
             if types:
                 found = [m for m in found if "LORA" in types]
@@ -170,7 +188,6 @@ def routes(site: Site) -> list[BaseRoute]:
                 found = [m for m in found if m.base_model in bases]
             if ids := _list(request, "ids"):
                 found = [m for m in found if m.external_id in ids]
-            found.sort(key=lambda m: (MODEL_SORTS[sort](m), int(m.external_id)))
             paged = _paginate(request, found, lambda m: m.external_id, limit)
         except BadQuery as exc:
             return error(str(exc), 400)
@@ -212,7 +229,7 @@ def routes(site: Site) -> list[BaseRoute]:
             sort = request.query_params.get("sort", "Most Reactions")
             if sort not in IMAGE_SORTS:
                 raise BadQuery(f"sort: Invalid enum value. Expected {' | '.join(IMAGE_SORTS)}")
-            found = [p for p in world.pictures_on(Platform.CIVITAI) if not world.is_removed(p)]
+            found = [p for p in ordered_pictures(sort) if not world.is_removed(p)]
             if model_id := _int(request, "modelId", 0, 10**12, None):
                 found = [p for p in found if p.model_id == str(model_id)]
             if version_id := _int(request, "modelVersionId", 0, 10**12, None):
@@ -223,7 +240,6 @@ def routes(site: Site) -> list[BaseRoute]:
                 found = [p for p in found if 1_000_000 + p.ordinal == post_id]
             if username := request.query_params.get("username", "").casefold():
                 found = [p for p in found if p.creator.casefold() == username]
-            found.sort(key=lambda p: (IMAGE_SORTS[sort](p), int(p.external_id)))
             paged = _paginate(request, found, lambda p: p.external_id, limit or 50)
         except BadQuery as exc:
             return error(str(exc), 400)

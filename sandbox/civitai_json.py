@@ -57,10 +57,10 @@ def download_name(model: Model, version: Version) -> str:
 
 def file_json(site: Site, base: str, model: Model, number: int) -> dict[str, Any]:
     version = model.versions[number]
-    data = site.media.lora_bytes(model, number)
+    hashes = site.media.hashes(model, number)
     return {
         "id": version.file_id,
-        "sizeKB": round(len(data) / 1024, 4),
+        "sizeKB": round(hashes.size / 1024, 4),
         "name": download_name(model, version),
         "type": "Model",
         "pickleScanResult": "Success",
@@ -69,7 +69,7 @@ def file_json(site: Site, base: str, model: Model, number: int) -> dict[str, Any
         "virusScanMessage": None,
         "scannedAt": iso(model.created),
         "metadata": {"format": "SafeTensor", "size": None, "fp": "fp16"},
-        "hashes": site.media.hashes(model, number).as_civitai(),
+        "hashes": hashes.as_civitai(),
         "primary": True,
         "downloadUrl": f"{base}/api/download/models/{version.id}",
     }
