@@ -6,6 +6,8 @@
 - ``GET /api/v1/models/{id}``, ``/api/v1/model-versions/{id}``, ``/by-hash/{hash}``.
 - ``GET /api/v1/images``: modelId, modelVersionId, username, imageId, postId, sort, limit
   (0-200, default 50), cursor or page, withMeta.
+- ``POST /api/v1/model-versions/by-hash`` (JSON array of <= 100 SHA256), ``GET /api/v1/tags``
+  (limit 1-200, page, query), ``GET /api/v1/enums``.
 - ``GET /api/download/models/{versionId}``: 302 to a signed ``/storage/...`` URL with a token
   (``Authorization: Bearer`` or ``?token=``); without one, 401 JSON when the client asks for
   JSON, else a 302 to ``/login``.
@@ -14,6 +16,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -25,6 +29,7 @@ from starlette.routing import BaseRoute, Route
 
 from sandbox.civitai_json import (
     CDN_KEY,
+    ENUMS,
     download_name,
     image_json,
     image_uuid,
@@ -54,6 +59,7 @@ IMAGE_SORTS: dict[str, Callable[[Picture], Any]] = {
     "Oldest": lambda p: p.created.timestamp(),
 }
 QUERY_WITH_PAGE = "Cannot use page param with query search. Use cursor-based pagination."
+SHA256_HEX = re.compile(r"^[0-9A-Fa-f]{64}$")
 PERIODS = ("AllTime", "Year", "Month", "Week", "Day")
 
 
@@ -223,6 +229,50 @@ def routes(site: Site) -> list[BaseRoute]:
         data = await run_in_threadpool(version_detail_json, site, base_url(request), *found)
         return json_response(data, headers={**CACHE, **CORS})
 
+    async def by_hashes(request: Request) -> Response:
+        try:
+            wanted = json.loads(await request.body())
+        except ValueError:
+            return error("Body must be a JSON array of SHA256 hashes", 400)
+        if not isinstance(wanted, list) or len(wanted) > 100:
+            return error("Body must be a JSON array of at most 100 SHA256 hashes", 400)
+        if not all(isinstance(h, str) and SHA256_HEX.match(h) for h in wanted):
+            return error("Every hash must be a 64-character SHA256", 400)
+        found = [media.find_by_hash(h) for h in wanted]
+        base = base_url(request)
+        data = await run_in_threadpool(
+            lambda: [version_detail_json(site, base, *pair) for pair in found if pair]
+        )
+        return json_response(data, headers=CORS)
+
+    async def tags(request: Request) -> Response:
+        try:
+            limit = _int(request, "limit", 1, 200, 20) or 20
+            page = _int(request, "page", 1, 10**6, 1) or 1
+        except BadQuery as exc:
+            return error(str(exc), 400)
+        needle = request.query_params.get("query", "").casefold()
+        names = sorted({t for m in world.models_on(Platform.CIVITAI) for t in m.naming.tags})
+        names = [n for n in names if needle in n.casefold()]
+        base = base_url(request)
+        chunk = names[(page - 1) * limit : page * limit]
+        items = [
+            {"name": n, "link": f"{base}/api/v1/models?{urlencode({'tag': n})}"} for n in chunk
+        ]
+        meta: dict[str, Any] = {
+            "totalItems": len(names),
+            "currentPage": page,
+            "pageSize": limit,
+            "totalPages": max(1, -(-len(names) // limit)),
+        }
+        if page * limit < len(names):
+            query = [*query_without(request, "page"), ("page", str(page + 1))]
+            meta["nextPage"] = f"{base}/api/v1/tags?{urlencode(query)}"
+        return json_response({"items": items, "metadata": meta}, headers={**CACHE, **CORS})
+
+    async def enums(request: Request) -> Response:
+        return json_response(ENUMS, headers={**CACHE, **CORS})
+
     async def images(request: Request) -> Response:
         try:
             limit = _int(request, "limit", 0, 200, 50)
@@ -315,7 +365,10 @@ def routes(site: Site) -> list[BaseRoute]:
     return [
         Route("/api/v1/models", models),
         Route("/api/v1/models/{id}", model),
+        Route("/api/v1/model-versions/by-hash", by_hashes, methods=["POST"]),
         Route("/api/v1/model-versions/by-hash/{hash}", by_hash),
+        Route("/api/v1/tags", tags),
+        Route("/api/v1/enums", enums),
         Route("/api/v1/model-versions/{id}", version),
         Route("/api/v1/images", images),
         Route("/api/download/models/{version_id}", download),

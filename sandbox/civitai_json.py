@@ -19,6 +19,39 @@ from sandbox.site import Site
 from sandbox.world import Model, Picture, Platform, Version
 
 CDN_KEY = "sbxQ3nTnHq9cVdP0aZk7uA"
+# GET /api/v1/enums (research §1.1)
+ENUMS = {
+    "ModelType": [
+        "Checkpoint",
+        "TextualInversion",
+        "Hypernetwork",
+        "AestheticGradient",
+        "LORA",
+        "LoCon",
+        "DoRA",
+        "Controlnet",
+        "Upscaler",
+        "MotionModule",
+        "VAE",
+        "Poses",
+        "Wildcards",
+        "Workflows",
+        "Detection",
+        "Other",
+    ],
+    "ModelFileType": [
+        "Model",
+        "Text Encoder",
+        "Pruned Model",
+        "Negative",
+        "Training Data",
+        "VAE",
+        "Config",
+        "Archive",
+    ],
+    "BaseModel": ["SD 1.5", "SD 2.1", "SDXL 1.0", "Pony", "Illustrious", "Flux.1 D"],
+    "BaseModelType": ["Standard", "Inpainting", "Refiner", "Pix2Pix"],
+}
 _BASE83 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~"
 _AIR_ECOSYSTEM = {"SD 1.5": "sd1", "SDXL 1.0": "sdxl", "Pony": "sdxl", "Illustrious": "sdxl"}
 
