@@ -131,7 +131,7 @@ def _file_url(server: SandboxServer, row: dict[str, Any]) -> str:
         detail = httpx.post(
             f"{server.url}/gallery/api/v1/model/detail", json={"id": row["external_id"]}, timeout=30
         ).json()["data"]
-        return server.url + detail["versions"][0]["file"]["downloadUrl"]
+        return str(detail["versions"][0]["file"]["downloadUrl"])
     model = server.get(f"/api/v1/models/{row['external_id']}").json()
     download = model["modelVersions"][0]["downloadUrl"]
     return httpx.get(download, params={"token": "t"}, timeout=30).headers["location"]
