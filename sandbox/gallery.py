@@ -12,8 +12,9 @@ JSON API (POST, JSON body, ``{"code": "0", "data": ...}`` envelopes, as those si
 
 Pages: ``/gallery/`` (home, recommended + infinite-scroll feed), ``/gallery/models`` (model
 feed), ``/gallery/posts/{id}`` and ``/gallery/models/{id}`` (details; 404 when unknown, 410
-"removed" page after a takedown). Media (absolute URLs in the JSON): ``/gallery/cdn/posts/{id}.png``; model files
-``/gallery/cdn/models/{id}/{file}`` (public, Range-capable).
+"removed" page after a takedown). Media, with absolute URLs in the JSON:
+``/gallery/cdn/posts/{id}.png``; model files ``/gallery/cdn/models/{id}/{file}`` (public,
+Range-capable).
 """
 
 from __future__ import annotations
