@@ -100,6 +100,9 @@ async def capture(browser: Browser, job: CaptureJob) -> CaptureResult:
     work.mkdir()
     try:
         return await _capture(browser, job, capture_id, work)
+    except PlaywrightError as exc:
+        # the browser failed mid-capture (crash, timeout): a failed capture, never sealed
+        return _failed(job, capture_id, work, FailureReason.BROWSER, exc.message, None, "")
     finally:
         shutil.rmtree(work, ignore_errors=True)
         pid_file.unlink(missing_ok=True)
