@@ -1,0 +1,238 @@
+"""The dashboard in a real Chromium (Debian's, through Playwright), against a fed case file.
+
+Screenshots of every page are saved under artifacts/review/ (not committed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import http.client
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+from sqlalchemy import select
+
+from evidence.models import CustodyEvent, Finding, FindingStatus
+from rightswatch.config import load_config
+from rightswatch.review import evidence_api
+from rightswatch.review.app import create_app
+from rightswatch.review.settings import ReviewSettings
+from tests.support.casefile import SCRIPT_TITLE, Sample
+from tests.support.liveserver import serve_in_thread
+
+ARTIFACTS = Path(__file__).resolve().parents[3] / "artifacts" / "review"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def live(settings: ReviewSettings, watch_toml: Path, fed: Sample) -> Iterator[str]:
+    full = dataclasses.replace(settings, config=load_config(watch_toml))
+    with serve_in_thread(create_app(full)) as url:
+        yield url
+
+
+@pytest.fixture
+def page(browser: Browser, live: str) -> Iterator[Page]:
+    context = browser.new_context(base_url=live, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    dialogs: list[str] = []
+    tab.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    tab.dialogs = dialogs  # type: ignore[attr-defined]
+    yield tab
+    context.close()
+
+
+@dataclasses.dataclass(frozen=True)
+class FakeSettings:
+    operator: str = "configured operator"
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _finding(settings: ReviewSettings, finding_id: int) -> Finding:
+    with settings.store.session() as session:
+        row = session.get(Finding, finding_id)
+        assert row is not None
+        return row
+
+
+def _events(settings: ReviewSettings, finding_id: int) -> list[CustodyEvent]:
+    with settings.store.session() as session:
+        return list(
+            session.scalars(select(CustodyEvent).where(CustodyEvent.finding_id == finding_id))
+        )
+
+
+def test_open_queue_open_finding_confirm(page: Page, fed: Sample, settings: ReviewSettings) -> None:
+    page.goto("/")
+    rows = page.locator("#queue tbody tr")
+    assert rows.count() == 25
+    scores = [float(s.split()[0]) for s in page.locator("#queue td.score").all_inner_texts()]
+    assert scores == sorted(scores, reverse=True)
+    assert page.locator("#queue td.thumb img").first.evaluate("i => i.naturalWidth") > 0
+    shot(page, "queue")
+    page.locator(f'a.finding-link[href="/findings/{fed.top_finding}"]').click()
+    page.wait_for_url(f"**/findings/{fed.top_finding}")
+    assert page.locator("figure.reference img").evaluate("i => i.naturalWidth") == 96
+    shot(page, "finding")
+    page.fill("#confirm-form input[name=note]", "same costume and colours")
+    page.click("#confirm")
+    page.wait_for_selector("#status:text('confirmed')")
+    assert "Confirmed: resembles" in page.inner_text(".flash")
+    shot(page, "finding-confirmed")
+    row = _finding(settings, fed.top_finding)
+    assert row.status is FindingStatus.CONFIRMED and row.reviewer == "Test Reviewer"
+    events = _events(settings, fed.top_finding)
+    assert [(e.event, e.actor, e.details["decision"]) for e in events] == [
+        ("decided", "Test Reviewer", "confirmed")
+    ]
+    assert "decided by Test Reviewer: confirmed" in page.inner_text("#custody")
+
+
+def test_dismiss_with_a_reason(page: Page, fed: Sample, settings: ReviewSettings) -> None:
+    fid = fed.findings[0]
+    page.goto(f"/findings/{fid}")
+    page.fill("#dismiss-reason", "different character: the hair and emblem differ")
+    page.click("#dismiss")
+    page.wait_for_selector("#status:text('dismissed')")
+    assert page.inner_text("#status-reason") == "different character: the hair and emblem differ"
+    shot(page, "finding-dismissed")
+    row = _finding(settings, fid)
+    assert row.status is FindingStatus.DISMISSED
+    assert row.status_reason == "different character: the hair and emblem differ"
+    assert _events(settings, fid)[0].details["reason"] == row.status_reason
+
+
+def test_script_title_renders_inert(page: Page, fed: Sample) -> None:
+    page.goto("/")
+    link = page.locator(f'a.finding-link[href="/findings/{fed.script_finding}"]')
+    assert link.inner_text() == SCRIPT_TITLE
+    page.goto(f"/findings/{fed.script_finding}")
+    assert page.inner_text("#title") == SCRIPT_TITLE
+    assert page.inner_text("#creator") == '<img src=x onerror=alert("creator")>'
+    assert page.locator("script").count() == 0
+    assert page.locator("#facts img").count() == 0
+    page.wait_for_timeout(300)
+    assert page.dialogs == []  # type: ignore[attr-defined]
+    # the matched region of the local-feature reason is drawn over the candidate
+    assert page.locator("svg.region rect").is_visible()
+    page.click("label[for=overlay-toggle]")
+    position = page.locator("figure.candidate").evaluate("e => getComputedStyle(e).position")
+    assert position == "absolute"
+    shot(page, "finding-script-title-overlay")
+
+
+def test_request_without_csrf_token_is_refused(
+    page: Page, fed: Sample, settings: ReviewSettings
+) -> None:
+    fid = fed.findings[1]
+    page.goto(f"/findings/{fid}")
+    refused = page.request.post(f"/findings/{fid}/confirm", form={"note": "forged"})
+    assert refused.status == 403
+    assert _finding(settings, fid).status is FindingStatus.NEW
+    token = page.locator("#confirm-form input[name=csrf_token]").input_value()
+    accepted = page.request.post(f"/findings/{fid}/confirm", form={"csrf_token": token})
+    assert accepted.status == 200
+    assert _finding(settings, fid).status is FindingStatus.CONFIRMED
+
+
+def test_dot_dot_paths_are_refused(page: Page, live: str, settings: ReviewSettings) -> None:
+    (settings.evidence_root.parent / "outside.txt").write_text("not evidence")
+    host, port = live.removeprefix("http://").split(":")
+    for raw in (
+        "/files/../outside.txt",
+        "/files/media/../../outside.txt",
+        "/files/%2e%2e/outside.txt",
+    ):
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        conn.request("GET", raw)  # sent as is: http.client does not normalise the path
+        response = conn.getresponse()
+        body = response.read().decode()
+        conn.close()
+        assert response.status == 404, raw
+        assert "not evidence" not in body
+    # a browser folds "/../" itself; an encoded slash reaches the server as a traversal
+    response = page.goto("/files/..%2Foutside.txt")
+    assert response is not None and response.status == 404
+    assert "refused" in page.inner_text("#error-message")
+    shot(page, "path-refused")
+
+
+def test_export_downloads_a_zip(
+    page: Page, fed: Sample, settings: ReviewSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exported: list[str] = []
+
+    def export_bundle(store: Any, ids: list[int], destination: str, ev: Any) -> None:
+        exported.append(ev.operator)
+        with zipfile.ZipFile(destination, "w") as zf:
+            zf.writestr("VERIFY.md", f"bundle of findings {ids}")
+
+    real = evidence_api.resolve
+    fakes = {
+        evidence_api.EXPORT: export_bundle,
+        evidence_api.SETTINGS: lambda config: FakeSettings(),
+    }
+    monkeypatch.setattr(evidence_api, "resolve", lambda spec: fakes.get(spec) or real(spec))
+    Path(settings.evidence_root / "exports").mkdir(parents=True, exist_ok=True)
+    page.goto(f"/findings/{fed.top_finding}")
+    with page.expect_download() as info:
+        page.click("#export")
+    download = info.value
+    saved = ARTIFACTS / "export.zip"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    download.save_as(saved)
+    assert download.suggested_filename.startswith(f"finding-{fed.top_finding}-")
+    assert (
+        zipfile.ZipFile(saved).read("VERIFY.md")
+        == f"bundle of findings [{fed.top_finding}]".encode()
+    )
+    assert exported == ["Test Reviewer"]
+
+
+def test_runs_page_and_sign_in(
+    page: Page, browser: Browser, settings: ReviewSettings, fed: Sample
+) -> None:
+    page.goto("/runs")
+    assert page.locator("#runs tbody tr").count() == 3
+    assert page.locator("#chart rect").count() >= 7
+    shot(page, "runs")
+    guarded = dataclasses.replace(settings, token="open-sesame", reviewer=None)
+    with serve_in_thread(create_app(guarded)) as url:
+        context = browser.new_context(base_url=url)
+        tab = context.new_page()
+        tab.goto(f"/findings/{fed.top_finding}")
+        assert "/login" in tab.url
+        shot(tab, "login")
+        tab.fill("input[name=reviewer]", "Ada Reviewer")
+        tab.fill("input[name=token]", "open-sesame")
+        tab.click("button[type=submit]")
+        tab.wait_for_url(f"**/findings/{fed.top_finding}")
+        assert tab.inner_text("#reviewer-name") == "Ada Reviewer"
+        context.close()
