@@ -247,7 +247,6 @@ def seal_directory(
         raise SealError(f"{root}: no timestamp authority configured; refusing to seal")
     known = dict(known or {})
     known[PUBLIC_KEY] = write_atomic(root / PUBLIC_KEY, signer.public_pem)
-    known[PUBLIC_KEY] = FileDigest(PUBLIC_KEY, known[PUBLIC_KEY].sha256, known[PUBLIC_KEY].size)
     files = tuple(_digest_for(root, rel, known) for rel in content_files(root))
     manifest = canonical_json(
         {
