@@ -18,6 +18,7 @@ interval).
 from __future__ import annotations
 
 import logging
+import zipfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -67,6 +68,7 @@ class RunOptions:
     full: bool = False
     max_items: int | None = None
     capture: bool = True
+    max_captures: int | None = None  # overrides evidence.max_captures_per_run
     notify: bool = True
     crawl_timeout_s: float | None = None
 
@@ -234,9 +236,10 @@ def run_monitoring(
         results: list[CaptureResult] = []
         settings = evidence_settings(config)
         if options.capture and not interrupted:
-            ids = findings_to_capture(
-                store, config.thresholds.capture, config.evidence.max_captures_per_run
-            )
+            limit = options.max_captures
+            if limit is None:
+                limit = config.evidence.max_captures_per_run
+            ids = findings_to_capture(store, config.thresholds.capture, limit)
             results = _capture(store, settings, ids, say)
         failures += [f"capture {r.url}: {r.message}" for r in results if not r.sealed]
         top = _export_top(store, settings, results, say, failures)
@@ -316,7 +319,21 @@ def _export_top(
         "capture": capture_dir,
         "bundle": exported.uri,
         "bundle_sha256": exported.sha256,
+        "reports": _extract_reports(bundle, finding_id),
     }
+
+
+def _extract_reports(bundle: Path, finding_id: int) -> list[str]:
+    """Copy the finding's court report (HTML and PDF) out of its bundle, beside it."""
+    out: list[str] = []
+    with zipfile.ZipFile(bundle) as archive:
+        for suffix in (".pdf", ".html"):
+            member = f"findings/{finding_id}/report{suffix}"
+            if member in archive.namelist():
+                target = bundle.with_name(f"finding-{finding_id}-report{suffix}")
+                target.write_bytes(archive.read(member))
+                out.append(str(target))
+    return out
 
 
 # Scheduled entry points (named by textual reference in the job store) -------------------------

@@ -46,6 +46,8 @@ def print_summary(console: Console, s: RunSummary) -> None:
         console.print(f"top finding: {s.top_finding['finding_id']}", soft_wrap=True)
         console.print(f"  sealed capture: {s.top_finding['capture']}", soft_wrap=True)
         console.print(f"  bundle: {s.top_finding.get('bundle') or 'export failed'}", soft_wrap=True)
+        for report in s.top_finding.get("reports", []):
+            console.print(f"  report: {report}", soft_wrap=True)
     console.print(f"run report: {s.report_markdown}", soft_wrap=True)
     for failure in s.notifications_failed:
         console.print(f"[yellow]notification failed:[/] {failure}", soft_wrap=True)
@@ -58,6 +60,12 @@ def print_summary(console: Console, s: RunSummary) -> None:
 @click.option("--full", is_flag=True, help="Page every listing to its end (no incremental stop).")
 @click.option("--max-items", type=click.IntRange(min=1), default=None, help="Per platform.")
 @click.option("--no-capture", is_flag=True, help="Record findings but capture no evidence.")
+@click.option(
+    "--max-captures",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Seal at most N new findings [default: evidence.max_captures_per_run].",
+)
 @click.option("--no-notify", is_flag=True, help="Send no webhook or e-mail digest.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 def run(
@@ -67,6 +75,7 @@ def run(
     full: bool,
     max_items: int | None,
     no_capture: bool,
+    max_captures: int | None,
     no_notify: bool,
     as_json: bool,
 ) -> None:
@@ -86,6 +95,7 @@ def run(
         full=full,
         max_items=max_items,
         capture=not no_capture,
+        max_captures=max_captures,
         notify=not no_notify,
     )
     rows: dict[str, Progress] = {}
@@ -102,7 +112,10 @@ def run(
             rows[p.platform] = p
             live.update(table())
 
-        summary = run_monitoring(path, store, options, say=console.print, on_progress=progress)
+        def say(text: str) -> None:
+            console.print(text, soft_wrap=True)
+
+        summary = run_monitoring(path, store, options, say=say, on_progress=progress)
     store.dispose()
     if as_json:
         click.echo(json.dumps(summary.to_json(), ensure_ascii=False, indent=2, default=str))
