@@ -194,6 +194,8 @@ class SealRecord:
                     "gen_time": t.gen_time.isoformat(),
                     "serial": str(t.serial_number),
                     "policy": t.policy,
+                    "local_clock": t.local_time.isoformat() if t.local_time else None,
+                    "clock_offset_s": t.clock_offset_s,
                 }
                 for t in self.tokens
             ],
