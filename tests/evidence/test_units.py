@@ -65,7 +65,7 @@ def test_tls_summary() -> None:
 
 def test_surt() -> None:
     assert surt("https://www.Example.com/A/b?z=1&a=2") == "com,example)/a/b?a=2&z=1"
-    assert surt("http://127.0.0.1:8080/x") == "127.0.0.1:8080)/x"
+    assert surt("http://127.0.0.1:8080/x") == "1,0,0,127:8080)/x"
 
 
 def test_custody_file_chain(tmp_path) -> None:
@@ -93,3 +93,14 @@ def test_wacz_problems_on_garbage(tmp_path) -> None:
     bad = tmp_path / "x.wacz"
     bad.write_bytes(b"not a zip")
     assert wacz_problems(bad)[0].startswith("not a readable zip")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:42409/item/x", "https://www.Example.com/A/b?z=1&a=2",
+     "https://civitai.com/models/123/slug?x=1", "https://sub.example.co.uk:8443/p"],
+)  # fmt: skip
+def test_surt_matches_the_reference_implementation(url: str) -> None:
+    from surt import surt as reference  # installed with wacz (dev extra), as pywb uses it
+
+    assert surt(url) == reference(url)
