@@ -149,6 +149,9 @@ async def _capture(browser: Browser, job: CaptureJob, capture_id: str, work: Pat
         media_found, media_errors = await _media(context, job, exchanges, writer, removed)
         stages.mark("media")
         redirects = await metadata.redirect_chain(response)
+        certificate, certificate_error = await metadata.server_certificate(state.final_url)
+        if certificate is not None:
+            writer.write_bytes(metadata.TLS_CERT_FILE, certificate)
         browser_version = browser.version
     finally:
         await context.close()
@@ -177,7 +180,11 @@ async def _capture(browser: Browser, job: CaptureJob, capture_id: str, work: Pat
         "redirects": redirects,
         "headers": [list(h) for h in main.response_headers] if main else [],
         "server": {"ip": main.server_ip, "port": main.server_port} if main else {},
-        "tls": metadata.tls_summary(main),
+        "tls": {
+            **metadata.tls_summary(main),
+            "certificate_file": metadata.TLS_CERT_FILE if certificate else None,
+            "certificate_error": certificate_error or None,
+        },
         "dns": await metadata.dns_answer(job.url),
         "environment": metadata.environment(browser_version),
         "options": job.options.as_dict(),
