@@ -203,6 +203,9 @@ def run_crawl(
             child.kill()
             child.wait()
             raise
+        finally:
+            if child.stdout is not None:
+                child.stdout.close()
     if error is None and code != 0:
         error = f"crawl process exited with status {code}; see {log_file}"
     platforms: tuple[PlatformReport, ...] = ()

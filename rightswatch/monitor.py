@@ -339,10 +339,13 @@ def _extract_reports(bundle: Path, finding_id: int) -> list[str]:
 # Scheduled entry points (named by textual reference in the job store) -------------------------
 
 
-def scheduled_run(config_path: str, database_url: str) -> dict[str, Any]:
+def scheduled_run(
+    config_path: str, database_url: str, max_captures: int | None = None
+) -> dict[str, Any]:
     store = Store.open(database_url)
     try:
-        return run_monitoring(Path(config_path), store).to_json()
+        options = RunOptions(max_captures=max_captures)
+        return run_monitoring(Path(config_path), store, options).to_json()
     finally:
         store.dispose()
 
