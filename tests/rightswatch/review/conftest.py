@@ -11,21 +11,8 @@ from starlette.testclient import TestClient
 from evidence.store import Store
 from rightswatch.review.app import create_app
 from rightswatch.review.settings import ReviewSettings
+from tests.rightswatch.review.helpers import WATCH_TOML
 from tests.support.casefile import CaseFeeder, Sample, sample
-
-WATCH_TOML = """\
-# the client's watch list
-[client]
-name = "Example Studio"
-
-[[characters]]
-name = "Hero"   # the main character
-aliases = { en = ["hero"] }
-
-[[characters]]
-name = "Villain"
-allowlist = ["licensed-artist"]
-"""
 
 
 @pytest.fixture
