@@ -6,7 +6,15 @@
     │   ├── MigrationError         the schema could not be brought up to date
     │   ├── LeaseHeld              another live process holds a named lease
     │   └── NotFound               a row asked for by id does not exist
-    └── (capture, seal, timestamp, signing, bundle and verify errors add here)
+    ├── SealError                  a directory could not be sealed (fail closed)
+    │   ├── TimestampError         a TSA could not be reached or its token did not verify
+    │   └── SigningError           the signing key is missing, unreadable or invalid
+    ├── CustodyError               the custody log is unreadable or its chain is broken
+    ├── CaptureError               a page could not be captured at all (browser start-up)
+    ├── BundleError                an export bundle could not be written or opened
+    ├── VerificationError          verification could not run (failed checks are reported)
+    ├── ReportError                the court report could not be rendered
+    └── NoticeError                a notice could not be drafted (e.g. finding not confirmed)
 
 Every error carries the context a user needs to act: the URL, file or row id.
 """
@@ -49,6 +57,42 @@ class NotFound(StoreError):
         self.what = what
         self.ident = ident
         super().__init__(f"no {what} with id {ident}")
+
+
+class SealError(EvidenceError):
+    """A capture directory could not be sealed."""
+
+
+class TimestampError(SealError):
+    """A timestamp authority could not be reached, or its token failed verification."""
+
+
+class SigningError(SealError):
+    """The signing key is missing, unreadable or invalid."""
+
+
+class CustodyError(EvidenceError):
+    """The custody log is unreadable or its hash chain is broken."""
+
+
+class CaptureError(EvidenceError):
+    """A page could not be captured at all (the browser would not start)."""
+
+
+class BundleError(EvidenceError):
+    """An export bundle could not be written or opened."""
+
+
+class VerificationError(EvidenceError):
+    """Verification could not run (unreadable bundle); failed checks are reported, not raised."""
+
+
+class ReportError(EvidenceError):
+    """A court report could not be rendered."""
+
+
+class NoticeError(EvidenceError):
+    """A notice could not be drafted."""
 
 
 class LeaseHeld(StoreError):

@@ -13,12 +13,17 @@ import click
 from rich.console import Console
 
 from rightswatch import __version__
+from rightswatch.commands.crawl import crawl
 from rightswatch.commands.db import db
+from rightswatch.commands.evidence import COMMANDS as EVIDENCE_COMMANDS
 from rightswatch.commands.findings import findings
 from rightswatch.commands.init import init
 from rightswatch.commands.references import references
 from rightswatch.commands.review import review
+from rightswatch.commands.run import recheck, run
 from rightswatch.commands.sandbox import sandbox
+from rightswatch.commands.scan import scan
+from rightswatch.commands.schedule import schedule
 
 # The root error of every package; resolved only when something went wrong.
 USER_ERRORS = (
@@ -29,7 +34,13 @@ USER_ERRORS = (
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    context_settings={
+        "help_option_names": ["-h", "--help"],
+        "max_content_width": 100,
+        "terminal_width": 100,
+    }
+)
 @click.version_option(__version__, "--version", prog_name="rightswatch")
 def cli() -> None:
     """Find, flag and prove AI-platform look-alikes of a client's characters.
@@ -43,7 +54,14 @@ cli.add_command(init)
 cli.add_command(references)
 cli.add_command(findings)
 cli.add_command(db)
+for _command in EVIDENCE_COMMANDS:
+    cli.add_command(_command)
 cli.add_command(sandbox)
+cli.add_command(scan)
+cli.add_command(crawl)
+cli.add_command(run)
+cli.add_command(recheck)
+cli.add_command(schedule)
 cli.add_command(review)
 
 

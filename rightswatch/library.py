@@ -24,6 +24,7 @@ from evidence.models import Character, Client, Platform, ReferenceImage
 from evidence.store import Store
 from rightswatch.config import WatchConfig
 from rightswatch.errors import LibraryError
+from rightswatch.likeness import VERSION_TAG, fingerprint_file
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 DEFAULT_CLIENT = "default"
@@ -138,6 +139,7 @@ def add_references(
             progress(path)
         try:
             facts = inspect_image(path)
+            fingerprint = fingerprint_file(path, character)
         except LibraryError as exc:
             result.errors.append(exc)
             continue
@@ -161,6 +163,8 @@ def add_references(
                     width=facts.width,
                     height=facts.height,
                     hashes=facts.hashes,
+                    fingerprint=fingerprint,
+                    fingerprint_version=VERSION_TAG,
                 )
             )
         result.added.append(path)

@@ -1,0 +1,114 @@
+"""Match: ask the likeness engine about every new or changed candidate.
+
+The engine is built once per crawl process (:mod:`crawler.likeness`) and handed to each spider
+as ``spider.likeness``. Judging runs in a worker thread so the crawl keeps downloading. The
+evidence passed is everything the platform said: title, description, tags, trigger words,
+prompt, file names, creator, the first safetensors ``__metadata__``, and the media bytes.
+Identical evidence (same media digest and same words) is judged once per run. Without an
+engine, candidates pass with ``match_note`` saying why and no verdict; an engine error on one
+candidate is kept as its note and the crawl goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Self
+
+from scrapy.crawler import Crawler
+
+from crawler.items import Candidate, CrawlFailure, ModelCandidate
+from crawler.likeness import EngineLoad
+
+Judged = tuple[tuple[dict[str, Any], ...], str | None]  # verdicts as JSON, or why none
+
+
+def evidence_key(item: Candidate) -> str:
+    parts = [item.media_sha256 or "", item.title or "", item.description or "", item.creator or ""]
+    parts += sorted(item.tags)
+    if isinstance(item, ModelCandidate):
+        parts += list(item.trigger_words) + [f.name for f in item.files]
+        parts += [json.dumps(dict(h.metadata), sort_keys=True) for h in item.safetensors[:1]]
+    else:
+        parts.append(item.prompt or "")
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def build_evidence(matching: Any, item: Candidate) -> Any:
+    images: tuple[bytes, ...] = ()
+    if item.media_path:
+        images = (Path(item.media_path).read_bytes(),)
+    label = f"{item.platform} {item.kind.value} {item.external_id}"
+    common: dict[str, Any] = {
+        "label": label,
+        "images": images,
+        "image_names": (item.media_urls[0],) if images else (),
+        "title": item.title or "",
+        "description": item.description or "",
+        "tags": tuple(item.tags),
+        "creator": item.creator or "",
+    }
+    if isinstance(item, ModelCandidate):
+        is_hf = any(f.url and "/resolve/" in f.url for f in item.files)
+        return matching.CandidateEvidence(
+            **common,
+            file_names=tuple(f.name for f in item.files),
+            lora_metadata=dict(item.safetensors[0].metadata) if item.safetensors else None,
+            trained_words=() if is_hf else tuple(item.trigger_words),
+            instance_prompt=" ".join(item.trigger_words) if is_hf else "",
+        )
+    return matching.CandidateEvidence(**common, prompt=item.prompt or "")
+
+
+class MatchPipeline:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.cache: dict[str, Judged] = {}
+        self.pool: ThreadPoolExecutor | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="likeness")
+
+    def close_spider(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+
+    def _judge(self, load: EngineLoad, item: Candidate) -> Judged:
+        engine, matching = load.engine, load.module
+        assert engine is not None and matching is not None
+        evidence = build_evidence(matching, item)
+        try:
+            verdicts = engine.judge(evidence)
+        except matching.MatchingError as exc:
+            return (), f"not judged: {exc}"
+        return tuple(v.to_json() for v in verdicts if v.character is not None), None
+
+    async def process_item(self, item: Any) -> Any:
+        if isinstance(item, CrawlFailure) or item.unchanged:
+            return item
+        stats = self.crawler.stats
+        assert stats is not None
+        load: EngineLoad | None = getattr(self.crawler.spider, "likeness", None)
+        if load is None or load.engine is None:
+            stats.inc_value("rightswatch/match_skipped")
+            note = load.note if load is not None else "likeness engine not loaded"
+            return dataclasses.replace(item, match_note=note)
+        key = evidence_key(item)
+        if key not in self.cache:
+            loop = asyncio.get_running_loop()
+            self.cache[key] = await loop.run_in_executor(self.pool, self._judge, load, item)
+        else:
+            stats.inc_value("rightswatch/match_reused")
+        verdicts, problem = self.cache[key]
+        stats.inc_value("rightswatch/judged")
+        if problem:
+            stats.inc_value("rightswatch/match_errors")
+        return dataclasses.replace(item, verdicts=verdicts, match_note=problem)

@@ -1,0 +1,243 @@
+"""A crawl run in a child process, and its report.
+
+Twisted's reactor cannot be restarted in a process (stack.md §5), so every run is a fresh child
+process: ``python -m crawler.run PLAN.json REPORT.json``. :func:`run_crawl` is the entry point
+for callers (the CLI, the scheduler):
+
+1. opens the case file and creates the ``CrawlRun`` row (status running);
+2. writes the plan to ``<output>/run-<id>/plan.json`` and starts the child, whose Scrapy log
+   goes to ``<output>/run-<id>/crawl.log`` and whose stdout carries progress lines;
+3. calls ``on_progress`` for each line, waits (with an optional timeout, then kills);
+4. reads the child's report and stores status and stats on the ``CrawlRun`` row.
+
+Status: ``failed`` when the child died, timed out or a platform did not finish;
+``partial`` when it finished with items recorded as failed or blocked; else ``succeeded``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from crawler.exceptions import CrawlConfigError
+from crawler.plan import CrawlPlan
+from evidence.models import CrawlRun, RunStatus
+from evidence.store import Store
+
+
+@dataclass(frozen=True)
+class Progress:
+    platform: str
+    pages: int
+    items: int
+    errors: int
+    done: bool = False
+
+    @classmethod
+    def from_line(cls, line: str) -> Progress | None:
+        try:
+            data = json.loads(line)
+            return cls(
+                platform=str(data["platform"]),
+                pages=int(data["pages"]),
+                items=int(data["items"]),
+                errors=int(data["errors"]),
+                done=bool(data.get("done", False)),
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+ProgressCallback = Callable[[Progress], None]
+COUNTERS = (
+    "pages",
+    "candidates_new",
+    "candidates_updated",
+    "candidates_unchanged",
+    "failed",
+    "blocked",
+    "findings_new",
+    "media_failed",
+    "judged",
+    "match_skipped",
+    "incremental_stops",
+)
+
+
+@dataclass(frozen=True)
+class PlatformReport:
+    name: str
+    finish_reason: str  # Scrapy's: "finished", "shutdown", "closespider_..."
+    counters: Mapping[str, int]
+    warc_file: str | None
+    match_note: str | None
+    failures: tuple[Mapping[str, Any], ...] = ()
+
+    @property
+    def finished(self) -> bool:
+        return self.finish_reason == "finished"
+
+
+@dataclass(frozen=True)
+class CrawlReport:
+    """What :func:`run_crawl` returns (and stores on the CrawlRun row)."""
+
+    run_id: int
+    status: RunStatus
+    started_at: datetime
+    finished_at: datetime
+    platforms: tuple[PlatformReport, ...]
+    log_file: Path
+    error: str | None = None
+    totals: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "totals": dict(self.totals),
+            "platforms": {
+                p.name: {
+                    "finish_reason": p.finish_reason,
+                    **p.counters,
+                    "warc_file": p.warc_file,
+                    "match": p.match_note,
+                    "failures": list(p.failures),
+                }
+                for p in self.platforms
+            },
+            "log_file": str(self.log_file),
+        }
+
+
+def _status(platforms: tuple[PlatformReport, ...], error: str | None) -> RunStatus:
+    if error is not None or not platforms or not all(p.finished for p in platforms):
+        return RunStatus.FAILED
+    if any(p.counters.get("failed", 0) or p.counters.get("blocked", 0) for p in platforms):
+        return RunStatus.PARTIAL
+    return RunStatus.SUCCEEDED
+
+
+def _read_report(path: Path) -> tuple[PlatformReport, ...]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return tuple(
+        PlatformReport(
+            name=p["name"],
+            finish_reason=p["finish_reason"],
+            counters={k: int(v) for k, v in p["counters"].items()},
+            warc_file=p.get("warc_file"),
+            match_note=p.get("match_note"),
+            failures=tuple(p.get("failures", [])),
+        )
+        for p in data["platforms"]
+    )
+
+
+def run_crawl(
+    plan: CrawlPlan,
+    *,
+    on_progress: ProgressCallback | None = None,
+    timeout_s: float | None = None,
+    config_path: str | None = None,
+) -> CrawlReport:
+    """Run ``plan`` in a child process; return its :class:`CrawlReport`."""
+    if not plan.targets:
+        raise CrawlConfigError("nothing to crawl: no platform selected")
+    store = Store.open(plan.database_url)
+    started = datetime.now(UTC)
+    with store.session() as session:
+        row = CrawlRun(
+            started_at=started,
+            status=RunStatus.RUNNING,
+            platforms=[t.name for t in plan.targets],
+            config_path=config_path,
+            host=socket.gethostname(),
+        )
+        session.add(row)
+        session.flush()
+        run_id = row.id
+    run_dir = plan.output_dir / f"run-{run_id}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    plan = replace(plan, run_id=run_id)
+    plan_file, report_file, log_file = (
+        run_dir / "plan.json",
+        run_dir / "report.json",
+        run_dir / "crawl.log",
+    )
+    plan_file.write_text(plan.to_json(), encoding="utf-8")
+    error: str | None = None
+    with log_file.open("ab") as log:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "crawler.run", str(plan_file), str(report_file)],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        with store.session() as session:
+            run = session.get(CrawlRun, run_id)
+            assert run is not None
+            run.pid, run.warc_path = child.pid, str(run_dir)
+        try:
+            assert child.stdout is not None
+            for line in child.stdout:
+                progress = Progress.from_line(line)
+                if progress is not None and on_progress is not None:
+                    on_progress(progress)
+            code = child.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+            code, error = -9, f"crawl timed out after {timeout_s:.0f}s and was stopped"
+        except BaseException:
+            child.kill()
+            child.wait()
+            raise
+    if error is None and code != 0:
+        error = f"crawl process exited with status {code}; see {log_file}"
+    platforms: tuple[PlatformReport, ...] = ()
+    if report_file.exists():
+        platforms = _read_report(report_file)
+    elif error is None:
+        error = f"crawl process wrote no report; see {log_file}"
+    totals = {k: sum(p.counters.get(k, 0) for p in platforms) for k in COUNTERS}
+    report = CrawlReport(
+        run_id=run_id,
+        status=_status(platforms, error),
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        platforms=platforms,
+        log_file=log_file,
+        error=error,
+        totals=totals,
+    )
+    with store.session() as session:
+        run = session.get(CrawlRun, run_id)
+        assert run is not None
+        run.status, run.finished_at = report.status, report.finished_at
+        run.stats, run.error = report.stats(), report.error
+    store.dispose()
+    return report
+
+
+def main(argv: list[str]) -> int:
+    """The child: ``python -m crawler.run PLAN.json REPORT.json``."""
+    from crawler.child import crawl_in_this_process
+
+    plan = CrawlPlan.from_json(Path(argv[0]).read_text(encoding="utf-8"))
+    crawl_in_this_process(plan, Path(argv[1]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,139 @@
+"""Scrapy settings for every crawl, grouped and commented; per-platform values on top.
+
+:func:`settings_for` merges :data:`BASE` with the platform's politeness (platforms.md §1.9,
+§2.4, §5) and, for the JavaScript gallery, the scrapy-playwright handler on Debian's Chromium
+(stack.md §3-4). Nothing here has side effects at import.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crawler import __version__
+from crawler.plan import PlatformTarget, RobotsPolicy
+from evidence.models import PlatformKind
+
+USER_AGENT = (
+    f"rightswatch/{__version__} (rights-holder monitoring; contact: see operator in WARC warcinfo)"
+)
+
+BASE: dict[str, Any] = {
+    # --- Engine and safety -------------------------------------------------------------
+    "BOT_NAME": "rightswatch",
+    "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+    "REMOTE_CONTROL_ENABLED": False,  # 2.19 turns on a code-execution HTTP server by default
+    "TELNETCONSOLE_ENABLED": False,
+    "HTTPCACHE_ENABLED": False,  # evidence must come from the wire; breaks playwright pages
+    "COOKIES_ENABLED": False,  # anonymous, stateless monitoring
+    "LOG_LEVEL": "INFO",
+    "STATS_DUMP": True,
+    "MEMUSAGE_ENABLED": True,
+    # --- Identity ------------------------------------------------------------------------
+    "USER_AGENT": USER_AGENT,
+    "DEFAULT_REQUEST_HEADERS": {"Accept": "application/json, text/html;q=0.9, */*;q=0.5"},
+    # --- Politeness (per-platform values replace these in settings_for) -------------------
+    "CONCURRENT_REQUESTS": 8,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 2,
+    "DOWNLOAD_DELAY": 1.0,
+    "DOWNLOAD_DELAY_JITTER": 0.5,  # each delay is 0.5-1.5x DOWNLOAD_DELAY
+    "AUTOTHROTTLE_ENABLED": True,
+    "AUTOTHROTTLE_START_DELAY": 1.0,
+    "AUTOTHROTTLE_MAX_DELAY": 30.0,  # platforms.md §1.9: back off from ~1 s, cap ~30 s
+    "AUTOTHROTTLE_TARGET_CONCURRENCY": 1.0,
+    "ROBOTSTXT_OBEY": True,
+    # --- Limits --------------------------------------------------------------------------
+    "DOWNLOAD_MAXSIZE": 16 * 1024 * 1024,
+    "DOWNLOAD_WARNSIZE": 4 * 1024 * 1024,
+    "DOWNLOAD_TIMEOUT": 30,
+    "DOWNLOAD_FAIL_ON_DATALOSS": True,  # a truncated body is an error, never content
+    "REDIRECT_MAX_TIMES": 5,
+    "DEPTH_LIMIT": 0,
+    # --- Retries: the built-in retry is replaced by the politeness middleware's, which
+    # --- honours Retry-After on 429/503 and backs off exponentially. -----------------------
+    "RETRY_ENABLED": False,
+    "RW_RETRY_TIMES": 4,
+    "RW_RETRY_HTTP_CODES": [429, 500, 502, 503, 504, 522, 524, 408],
+    "RW_RETRY_BACKOFF_BASE": 1.0,
+    "RW_RETRY_BACKOFF_MAX": 30.0,
+    "RW_RETRY_AFTER_MAX": 120.0,
+    # --- Middlewares ---------------------------------------------------------------------
+    # process_response runs from the highest number down: the WARC writer (960) sees every
+    # response first, with its bytes still encoded as received (HttpCompression is 590);
+    # walls (955) then classify it; politeness (540) retries what must be retried.
+    "DOWNLOADER_MIDDLEWARES": {
+        "crawler.middlewares.politeness.HostAllowlistMiddleware": 40,
+        "crawler.middlewares.politeness.PoliteRetryMiddleware": 540,
+        "crawler.middlewares.walls.WallDetectionMiddleware": 955,
+        "crawler.middlewares.warc.WarcRecorderMiddleware": 960,
+    },
+    "SPIDER_MIDDLEWARES": {},
+    # --- Pipelines: dedupe -> media -> match -> record ------------------------------------
+    "ITEM_PIPELINES": {
+        "crawler.pipelines.dedupe.DedupePipeline": 100,
+        "crawler.pipelines.media.MediaPipeline": 200,
+        "crawler.pipelines.match.MatchPipeline": 300,
+        "crawler.pipelines.record.RecordPipeline": 400,
+    },
+    "RW_MEDIA_MAX_BYTES": 25 * 1024 * 1024,
+    "RW_MEDIA_MAX_PIXELS": 64_000_000,  # decompression-bomb guard, checked before decoding
+    "RW_INCREMENTAL_STOP_RUN": 10,  # consecutive already-seen items that end a Newest listing
+}
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+
+PLAYWRIGHT: dict[str, Any] = {
+    # Only the schemes in use get a handler: each handler launches its own browser.
+    "PLAYWRIGHT_BROWSER_TYPE": "chromium",
+    "PLAYWRIGHT_LAUNCH_OPTIONS": {
+        "executable_path": "/usr/bin/chromium",
+        "headless": True,
+        "timeout": 30_000,
+        "args": CHROMIUM_ARGS,
+    },
+    "PLAYWRIGHT_MAX_CONTEXTS": 1,
+    "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 2,
+    "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": 30_000,
+    "PLAYWRIGHT_ABORT_REQUEST": "crawler.spiders.gallery.abort_request",
+}
+
+
+def settings_for(target: PlatformTarget, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Settings for one platform's crawler."""
+    polite = target.politeness
+    settings = dict(BASE)
+    settings.update(
+        {
+            "CONCURRENT_REQUESTS_PER_DOMAIN": polite.concurrency,
+            "CONCURRENT_REQUESTS": max(polite.concurrency * 4, 8),
+            "DOWNLOAD_DELAY": polite.delay_s,
+            "AUTOTHROTTLE_ENABLED": polite.autothrottle,
+            "AUTOTHROTTLE_START_DELAY": max(polite.delay_s, 0.0),
+            "AUTOTHROTTLE_TARGET_CONCURRENCY": float(polite.concurrency),
+            "ROBOTSTXT_OBEY": polite.robots is RobotsPolicy.OBEY,
+            "DOWNLOAD_MAXSIZE": polite.max_response_bytes,
+            "DOWNLOAD_WARNSIZE": min(polite.max_response_bytes, BASE["DOWNLOAD_WARNSIZE"]),
+            "DOWNLOAD_TIMEOUT": polite.timeout_s,
+            "RW_RETRY_TIMES": polite.retries,
+            "RW_RETRY_AFTER_MAX": polite.max_retry_after_s,
+        }
+    )
+    if target.kind is PlatformKind.GALLERY:
+        scheme = "https" if target.base_url.startswith("https") else "http"
+        settings.update(PLAYWRIGHT)
+        settings["DOWNLOAD_HANDLERS"] = {
+            scheme: "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+        }
+        settings["USER_AGENT"] = None  # let Chromium send its own (scrapy-playwright advice)
+        settings["PLAYWRIGHT_MAX_PAGES_PER_CONTEXT"] = max(polite.concurrency, 1)
+        settings["PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT"] = int(polite.timeout_s * 1000)
+    settings.update(extra or {})
+    return settings

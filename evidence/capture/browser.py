@@ -1,0 +1,56 @@
+"""The capture browser: Debian Chromium driven by Playwright, one fresh context per capture."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
+from playwright.async_api import Error as PlaywrightError
+
+from evidence.capture.options import CaptureOptions
+from evidence.exceptions import CaptureError
+
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+)
+
+
+@asynccontextmanager
+async def launch_browser(chromium_path: str = "/usr/bin/chromium") -> AsyncIterator[Browser]:
+    """Start headless Chromium; always closed on exit."""
+    async with async_playwright() as playwright:
+        browser = await _launch(playwright, chromium_path)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def _launch(playwright: Playwright, chromium_path: str) -> Browser:
+    try:
+        return await playwright.chromium.launch(
+            executable_path=chromium_path, headless=True, args=list(CHROMIUM_ARGS)
+        )
+    except PlaywrightError as exc:
+        raise CaptureError(f"{chromium_path}: cannot start Chromium ({exc.message})") from exc
+
+
+async def new_context(browser: Browser, options: CaptureOptions) -> BrowserContext:
+    """A fresh context with the fixed, recorded environment; no cookies, no service workers."""
+    return await browser.new_context(
+        viewport={"width": options.viewport_width, "height": options.viewport_height},
+        user_agent=options.user_agent,
+        locale=options.locale,
+        timezone_id=options.timezone,
+        device_scale_factor=1,
+        service_workers="block",
+        accept_downloads=False,
+    )

@@ -1,0 +1,80 @@
+"""The finding's media file(s) exactly as the server sent them.
+
+Taken from the page's own traffic when the page loaded it; otherwise fetched in the same
+browser context (same cookies, user agent and IP) and added to the WARC as well.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from playwright.async_api import BrowserContext
+from playwright.async_api import Error as PlaywrightError
+
+from evidence.capture.network import Exchange
+
+MEDIA_DIR = "media"
+
+
+def media_name(index: int, url: str) -> str:
+    """``media/<n>-<safe basename>`` for the n-th media URL."""
+    base = urlsplit(url).path.rsplit("/", 1)[-1] or "media"
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", base)[:80] or "media"
+    return f"{MEDIA_DIR}/{index:02d}-{safe}"
+
+
+def from_traffic(url: str, exchanges: list[Exchange]) -> Exchange | None:
+    for exchange in exchanges:
+        if exchange.url == url and exchange.status == 200 and exchange.body:
+            return exchange
+    return None
+
+
+async def fetch(context: BrowserContext, url: str, timeout_s: float) -> Exchange:
+    """GET ``url`` with the context's request client; raises PlaywrightError on failure."""
+    response = await context.request.get(url, timeout=timeout_s * 1000)
+    try:
+        body = await response.body()
+        return Exchange(
+            url=response.url,
+            method="GET",
+            request_headers=(),
+            post_data=b"",
+            status=response.status,
+            status_text=response.status_text,
+            http_version="HTTP/1.1",
+            response_headers=tuple((h["name"], h["value"]) for h in response.headers_array),
+            body=body,
+            body_error="",
+            server_ip="",
+            server_port=None,
+            security=None,
+            at=datetime.now(UTC),
+            resource_type="media-fetch",
+        )
+    finally:
+        await response.dispose()
+
+
+async def collect(
+    context: BrowserContext, urls: tuple[str, ...], exchanges: list[Exchange], timeout_s: float
+) -> tuple[list[tuple[str, Exchange]], list[dict[str, str]]]:
+    """``(name, exchange)`` per media URL obtained, and the errors of those that failed."""
+    found: list[tuple[str, Exchange]] = []
+    errors: list[dict[str, str]] = []
+    for index, url in enumerate(urls, start=1):
+        exchange = from_traffic(url, exchanges)
+        if exchange is None:
+            try:
+                exchange = await fetch(context, url, timeout_s)
+            except PlaywrightError as exc:
+                errors.append({"url": url, "error": exc.message})
+                continue
+            exchanges.append(exchange)
+        if exchange.status != 200:
+            errors.append({"url": url, "error": f"HTTP {exchange.status}"})
+            continue
+        found.append((media_name(index, url), exchange))
+    return found, errors

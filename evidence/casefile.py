@@ -1,0 +1,246 @@
+"""Evidence work on the case file: capture findings, record captures and custody.
+
+The functions the monitoring run, the scheduler and the review app call:
+
+    capture_finding(store, finding_id, settings, options=None) -> CaptureResult
+    capture_findings(store, finding_ids, settings, options=None) -> list[CaptureResult]
+    recapture(store, finding_id, settings, options=None) -> CaptureResult
+    capture_page(store, url, settings, options=None) -> CaptureResult   (no finding)
+
+Each capture gets a :class:`~evidence.models.Capture` row and custody events (captured, then
+sealed or failed; rechecked for follow-ups). Follow-up captures link to the earlier ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from playwright.async_api import Browser
+from sqlalchemy import select
+
+from evidence import ledger
+from evidence.capture import CaptureJob, CaptureOptions, CaptureOutcome, CaptureResult, capture
+from evidence.capture.browser import launch_browser
+from evidence.custody import CustodyAction
+from evidence.exceptions import NotFound
+from evidence.models import (
+    Capture,
+    CaptureKind,
+    CaptureStatus,
+    Finding,
+    FindingStatus,
+)
+from evidence.seal import SealConfig
+from evidence.settings import EvidenceSettings
+from evidence.store import Store
+
+STATUS_OF = {
+    CaptureOutcome.SEALED: CaptureStatus.SEALED,
+    CaptureOutcome.REMOVED: CaptureStatus.REMOVED,
+    CaptureOutcome.FAILED: CaptureStatus.FAILED,
+}
+
+
+def default_options(settings: EvidenceSettings) -> CaptureOptions:
+    return CaptureOptions(operator=settings.operator, chromium_path=settings.chromium_path)
+
+
+def _plan(
+    store: Store, finding_id: int, settings: EvidenceSettings, options: CaptureOptions
+) -> tuple[CaptureJob, int, int | None, bool]:
+    """The job for a finding, the new Capture row id, the previous capture id, follow-up?"""
+    with store.session() as session:
+        finding = session.get(Finding, finding_id)
+        if finding is None:
+            raise NotFound("finding", finding_id)
+        candidate = finding.candidate
+        earlier_rows = session.scalars(
+            select(Capture)
+            .where(
+                Capture.finding_id == finding_id,
+                Capture.status.in_([CaptureStatus.SEALED, CaptureStatus.REMOVED]),
+            )
+            .order_by(Capture.started_at)
+        ).all()
+        earlier = [
+            {
+                "capture": r.id,
+                "capture_id": r.meta.get("capture_id"),
+                "manifest_sha256": r.manifest_sha256,
+                "status": r.status.value,
+                "started_at": r.started_at.isoformat(),
+            }
+            for r in earlier_rows
+        ]
+        follow_up = bool(earlier)
+        media = (candidate.media_url,) if candidate.media_url else ()
+        row = Capture(
+            finding_id=finding_id,
+            previous_id=earlier_rows[-1].id if earlier_rows else None,
+            url=candidate.page_url,
+            kind=CaptureKind.RECHECK if follow_up else CaptureKind.INITIAL,
+            status=CaptureStatus.PENDING,
+        )
+        session.add(row)
+        session.flush()
+        subject = {
+            "finding": finding_id,
+            "capture": row.id,
+            "platform": candidate.platform.name,
+            "character": finding.character.name,
+            "external_id": candidate.external_id,
+        }
+        job = CaptureJob(
+            url=candidate.page_url,
+            root=settings.captures_dir,
+            options=replace(options, media_urls=options.media_urls or media, follow_up=follow_up),
+            sealing=settings.sealing(),
+            subject=subject,
+            earlier=earlier,
+        )
+        return job, row.id, row.previous_id, follow_up
+
+
+def _record(
+    store: Store, row_id: int, finding_id: int | None, result: CaptureResult, operator: str
+) -> None:
+    with store.session() as session:
+        row = session.get(Capture, row_id)
+        assert row is not None
+        row.status = STATUS_OF[result.outcome]
+        row.finished_at = datetime.now(UTC)
+        row.http_status = result.status
+        row.bundle_path = str(result.directory) if result.directory else None
+        row.manifest_sha256 = result.manifest_sha256 or None
+        row.timestamps = list(result.seal.get("timestamps", []))
+        row.error = None if result.sealed else result.message
+        row.meta = {
+            "capture_id": result.capture_id,
+            "outcome": result.outcome.value,
+            "reason": result.reason.value if result.reason else None,
+            "final_url": result.final_url,
+            "seal": dict(result.seal),
+            "stages": dict(result.stages),
+        }
+        base: dict[str, Any] = {
+            "capture_id": result.capture_id,
+            "url": result.url,
+            "outcome": result.outcome.value,
+            "http_status": result.status,
+        }
+        ids = {"finding_id": finding_id, "capture_id": row_id}
+        action = CustodyAction.RECHECKED if row.kind is CaptureKind.RECHECK else None
+        ledger.record(session, CustodyAction.CAPTURED, actor=operator, details=base, **ids)
+        if result.sealed:
+            details = {**base, **dict(result.seal), "directory": str(result.directory)}
+            ledger.record(session, CustodyAction.SEALED, actor=operator, details=details, **ids)
+        else:
+            details = {**base, "reason": result.reason.value if result.reason else None,
+                       "message": result.message}  # fmt: skip
+            ledger.record(session, CustodyAction.FAILED, actor=operator, details=details, **ids)
+        if action is not None and finding_id is not None:
+            ledger.record(session, action, actor=operator, details=base, **ids)
+            finding = session.get(Finding, finding_id)
+            if finding is not None and result.outcome is CaptureOutcome.REMOVED:
+                finding.status = FindingStatus.REMOVED
+                finding.status_reason = f"page gone (HTTP {result.status}) at recheck"
+
+
+async def _capture_many(
+    store: Store,
+    finding_ids: Sequence[int],
+    settings: EvidenceSettings,
+    options: CaptureOptions,
+    browser: Browser | None,
+) -> list[CaptureResult]:
+    async def run(browser: Browser) -> list[CaptureResult]:
+        results = []
+        for finding_id in finding_ids:
+            job, row_id, _previous, _follow = _plan(store, finding_id, settings, options)
+            result = await capture(browser, job)
+            _record(store, row_id, finding_id, result, options.operator)
+            results.append(result)
+        return results
+
+    if browser is not None:
+        return await run(browser)
+    async with launch_browser(options.chromium_path) as launched:
+        return await run(launched)
+
+
+def capture_findings(
+    store: Store,
+    finding_ids: Sequence[int],
+    settings: EvidenceSettings,
+    options: CaptureOptions | None = None,
+) -> list[CaptureResult]:
+    """Capture (or re-capture) each finding's page with one shared browser."""
+    opts = options or default_options(settings)
+    return asyncio.run(_capture_many(store, finding_ids, settings, opts, None))
+
+
+async def capture_findings_async(
+    store: Store,
+    finding_ids: Sequence[int],
+    settings: EvidenceSettings,
+    options: CaptureOptions | None = None,
+    browser: Browser | None = None,
+) -> list[CaptureResult]:
+    """As :func:`capture_findings`, inside a running event loop (optionally a given browser)."""
+    opts = options or default_options(settings)
+    return await _capture_many(store, finding_ids, settings, opts, browser)
+
+
+def capture_finding(
+    store: Store,
+    finding_id: int,
+    settings: EvidenceSettings,
+    options: CaptureOptions | None = None,
+) -> CaptureResult:
+    """Capture one finding's page; a follow-up when it was captured before."""
+    return capture_findings(store, [finding_id], settings, options)[0]
+
+
+def recapture(
+    store: Store,
+    finding_id: int,
+    settings: EvidenceSettings,
+    options: CaptureOptions | None = None,
+) -> CaptureResult:
+    """Re-check a finding: a sealed capture proves presence; a sealed 'removed' one, removal."""
+    return capture_finding(store, finding_id, settings, options)
+
+
+def capture_page(
+    store: Store,
+    url: str,
+    settings: EvidenceSettings,
+    options: CaptureOptions | None = None,
+    sealing: SealConfig | None = None,
+) -> CaptureResult:
+    """Capture a bare URL (no finding); recorded as a manual capture with its own chain."""
+    opts = options or default_options(settings)
+    with store.session() as session:
+        row = Capture(url=url, kind=CaptureKind.MANUAL, status=CaptureStatus.PENDING)
+        session.add(row)
+        session.flush()
+        row_id = row.id
+    job = CaptureJob(
+        url=url,
+        root=settings.captures_dir,
+        options=opts,
+        sealing=sealing or settings.sealing(),
+        subject={"capture": row_id},
+    )
+
+    async def main() -> CaptureResult:
+        async with launch_browser(opts.chromium_path) as browser:
+            return await capture(browser, job)
+
+    result = asyncio.run(main())
+    _record(store, row_id, None, result, opts.operator)
+    return result

@@ -1,0 +1,83 @@
+"""Everything known about a finding, gathered once for finding.json, reports and notices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from evidence.exceptions import NotFound
+from evidence.models import Capture, CaptureStatus, Finding, ReferenceImage
+
+
+def finding_facts(session: Session, finding_id: int) -> dict[str, Any]:
+    """A JSON-ready description of the finding, its character, platform and captures."""
+    finding = session.get(Finding, finding_id)
+    if finding is None:
+        raise NotFound("finding", finding_id)
+    candidate = finding.candidate
+    character = finding.character
+    client = character.client
+    captures = session.scalars(
+        select(Capture).where(Capture.finding_id == finding_id).order_by(Capture.started_at)
+    ).all()
+    references = session.scalars(
+        select(ReferenceImage).where(ReferenceImage.character_id == character.id)
+    ).all()
+    return {
+        "finding": {
+            "id": finding.id,
+            "status": finding.status.value,
+            "status_reason": finding.status_reason,
+            "reviewer": finding.reviewer,
+            "score": finding.score,
+            "decision": finding.decision.value,
+            "reasons": list(finding.reasons),
+            "reference": finding.reference,
+            "created_at": finding.created_at.isoformat(),
+        },
+        "client": {"name": client.name, "matter": client.matter},
+        "character": {"name": character.name, "aliases": dict(character.aliases)},
+        "platform": {
+            "name": candidate.platform.name,
+            "kind": candidate.platform.kind.value,
+            "base_url": candidate.platform.base_url,
+        },
+        "item": {
+            "kind": candidate.kind.value,
+            "external_id": candidate.external_id,
+            "page_url": candidate.page_url,
+            "media_url": candidate.media_url,
+            "title": candidate.title,
+            "creator": candidate.creator,
+            "tags": list(candidate.tags),
+            "placement": candidate.raw.get("placement") if candidate.raw else None,
+            "first_seen": candidate.first_seen.isoformat(),
+            "last_seen": candidate.last_seen.isoformat(),
+            "sha256": candidate.sha256,
+        },
+        "references": [
+            {"id": r.id, "path": r.path, "sha256": r.sha256, "bytes": r.size_bytes}
+            for r in references
+        ],
+        "captures": [
+            {
+                "id": c.id,
+                "capture_id": c.meta.get("capture_id"),
+                "kind": c.kind.value,
+                "status": c.status.value,
+                "url": c.url,
+                "started_at": c.started_at.isoformat(),
+                "finished_at": c.finished_at.isoformat() if c.finished_at else None,
+                "http_status": c.http_status,
+                "manifest_sha256": c.manifest_sha256,
+                "timestamps": list(c.timestamps),
+                "directory": c.bundle_path,
+                "error": c.error,
+                "previous": c.previous_id,
+            }
+            for c in captures
+        ],
+        "sealed_statuses": [CaptureStatus.SEALED.value, CaptureStatus.REMOVED.value],
+    }

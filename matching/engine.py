@@ -1,0 +1,166 @@
+"""The engine: built once from characters and reference fingerprints, judges candidates.
+
+``Engine.judge`` gathers, per character, image reasons (:mod:`matching.similarity`), alias
+reasons from every text field (:mod:`matching.text`), LoRA metadata reasons
+(:mod:`matching.lora`) and fuses them (:mod:`matching.verdict`). Image signals are attributed to
+the character of the reference they resemble, alias signals to the character whose alias matched,
+so a positive never lands on another character.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from matching.decode import decode_image
+from matching.exceptions import ProfileError
+from matching.index import Backend
+from matching.lora import caption_evidence, lora_text_fields
+from matching.references import CharacterProfile, ReferenceFingerprint
+from matching.similarity import ImageMatcher
+from matching.text import AliasHit, AliasMatcher, MatchVariant, TextField, creator_key
+from matching.thresholds import Thresholds
+from matching.verdict import Reason, SignalKind, Verdict, fuse
+
+STRONG_FIELD_WEIGHT = 0.62
+WEAK_FIELD_WEIGHT = 0.45
+MISSPELLING_FACTOR = 0.8
+
+
+@dataclass(frozen=True)
+class CandidateEvidence:
+    """What is known about one upload: its image(s), its words, its LoRA metadata."""
+
+    label: str = "candidate"
+    images: tuple[bytes, ...] = ()
+    image_names: tuple[str, ...] = ()
+    """Names for ``images`` (same order) used in errors and reasons; defaults to ``label``."""
+    title: str = ""
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    trigger_words: tuple[str, ...] = ()
+    prompt: str = ""
+    file_names: tuple[str, ...] = ()
+    creator: str = ""
+    lora_metadata: Mapping[str, str] | None = None
+    """The safetensors ``__metadata__`` dict (see :func:`matching.read_safetensors_header`)."""
+    trained_words: tuple[str, ...] = ()
+    """Civitai ``trainedWords``."""
+    instance_prompt: str = ""
+    """Hugging Face DreamBooth ``instance_prompt``."""
+    extra: Mapping[str, str] = field(default_factory=dict)
+    """Free-form notes kept with the evidence; not matched."""
+
+    def text_fields(self) -> list[tuple[TextField, str]]:
+        """Every (field, text) pair to search for aliases."""
+        pairs: list[tuple[TextField, str]] = [
+            (TextField.TITLE, self.title),
+            (TextField.DESCRIPTION, self.description),
+            (TextField.PROMPT, self.prompt),
+            (TextField.INSTANCE_PROMPT, self.instance_prompt),
+        ]
+        pairs += [(TextField.TAG, t) for t in self.tags]
+        pairs += [(TextField.TRIGGER_WORD, t) for t in self.trigger_words]
+        pairs += [(TextField.FILE_NAME, t) for t in self.file_names]
+        pairs += [(TextField.TRAINED_WORD, t) for t in self.trained_words]
+        if self.lora_metadata:
+            pairs += lora_text_fields(self.lora_metadata)
+        return [(f, t) for f, t in pairs if t and t.strip()]
+
+
+class Engine:
+    """Likeness engine over a fixed set of characters and reference fingerprints."""
+
+    def __init__(
+        self,
+        characters: Iterable[CharacterProfile],
+        references: Iterable[ReferenceFingerprint],
+        thresholds: Thresholds | None = None,
+        *,
+        backend: Backend = Backend.FAISS,
+    ) -> None:
+        self.characters = {c.name: c for c in characters}
+        self.references = tuple(references)
+        self.thresholds = thresholds or Thresholds()
+        for ref in self.references:
+            if ref.character not in self.characters:
+                raise ProfileError(
+                    f"reference belongs to unknown character {ref.character!r}", label=ref.name
+                )
+        self._images = ImageMatcher(self.references, self.thresholds, backend=backend)
+        self._aliases = AliasMatcher(
+            {c.name: c.aliases for c in self.characters.values()},
+            fuzzy_min_length=self.thresholds.fuzzy_min_length,
+        )
+        self._allowlist = {
+            name: {creator_key(c) for c in profile.allowlisted_creators}
+            for name, profile in self.characters.items()
+        }
+
+    def judge(self, candidate: CandidateEvidence) -> list[Verdict]:
+        """One verdict per character with any signal, best first.
+
+        Raises :class:`~matching.exceptions.ImageDecodeError` (naming the image) if an image
+        cannot be decoded.
+        """
+        reasons: dict[str, list[Reason]] = {}
+        names = candidate.image_names
+        several = len(candidate.images) > 1
+        for i, data in enumerate(candidate.images):
+            name = names[i] if i < len(names) else candidate.label
+            decoded = decode_image(data, label=name, max_pixels=self.thresholds.max_pixels)
+            prefix = f"image '{name}': " if several else ""
+            for character, found in self._images.reasons(decoded, prefix=prefix).items():
+                reasons.setdefault(character, []).extend(found)
+        for character, found in self.text_reasons(candidate).items():
+            reasons.setdefault(character, []).extend(found)
+        creator = creator_key(candidate.creator) if candidate.creator else ""
+        verdicts = [
+            fuse(
+                character,
+                found,
+                self.thresholds,
+                allowlisted_creator=candidate.creator
+                if creator and creator in self._allowlist.get(character, set())
+                else None,
+            )
+            for character, found in reasons.items()
+        ]
+        return sorted(verdicts, key=lambda v: (-v.score, v.character or ""))
+
+    def text_reasons(self, candidate: CandidateEvidence) -> dict[str, list[Reason]]:
+        """Alias and LoRA-caption reasons per character."""
+        found: dict[str, list[Reason]] = {}
+        for text_field, text in candidate.text_fields():
+            for hit in self._aliases.find(text, text_field):
+                # One field counts once however many of its values name the character.
+                found.setdefault(hit.character, []).append(_alias_reason(hit, text_field.value))
+        if candidate.lora_metadata:
+            th = self.thresholds
+            for evidence in caption_evidence(candidate.lora_metadata, self._aliases):
+                if evidence.captions < th.lora_caption_min:
+                    continue
+                ratio = min(1.0, evidence.ratio) if evidence.ratio is not None else None
+                if ratio is not None and ratio >= th.lora_caption_ratio:
+                    weight = 0.9 + 0.1 * ratio
+                else:
+                    weight = 0.6
+                found.setdefault(evidence.character, []).append(
+                    Reason(
+                        SignalKind.LORA_CAPTIONS,
+                        ratio if ratio is not None else float(evidence.captions),
+                        evidence.sentence,
+                        None,
+                        weight,
+                    )
+                )
+        return found
+
+
+def _alias_reason(hit: AliasHit, group: str) -> Reason:
+    weight = STRONG_FIELD_WEIGHT if hit.field.strong else WEAK_FIELD_WEIGHT
+    distance = 0.0
+    if hit.variant is MatchVariant.MISSPELLING:
+        weight *= MISSPELLING_FACTOR
+        distance = 1.0
+    return Reason(SignalKind.ALIAS, distance, hit.sentence, None, weight, group)

@@ -1,0 +1,59 @@
+"""Every tunable number of the engine, in one typed place.
+
+Defaults come from ``benchmarks/likeness.py`` (see docs/matching.md for the printed run and the
+reasoning); research/hashing.md gave the starting points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from matching.decode import DEFAULT_MAX_PIXELS
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Decision bands on the fused score, and the per-signal knobs."""
+
+    flag: float = 0.85
+    """Fused score at or above which a verdict is FLAG."""
+    review: float = 0.5
+    """Fused score at or above which a verdict is REVIEW."""
+
+    pdq_flag: int = 31
+    """PDQ distance (of 256) at or below which the global match alone flags."""
+    pdq_review: int = 62
+    """PDQ distance at or below which the global match asks for review."""
+    pdq_min_quality: int = 50
+    """Candidates or references below this PDQ quality (flat images) give no PDQ signal."""
+    phash_review: int = 8
+    """pHash distance (of 64) giving a review signal, only when PDQ agrees loosely…"""
+    phash_pdq_guard: int = 90
+    """…i.e. when the same pair's PDQ distance is at most this (64-bit hashes alone collide)."""
+
+    local_min_inliers: int = 12
+    """RANSAC inliers a local-feature match needs before it is rectified."""
+    local_rectified_pdq: int = 48
+    """Rectified-region PDQ distance that verifies a local match…"""
+    local_rectified_phash: int = 12
+    """…together with at most this rectified-region pHash distance."""
+    local_max_hue: float = 20.0
+    """Median hue difference (degrees) above which an image match only asks for review."""
+    local_min_coverage: float = 0.25
+    """Fraction of the reference the rectified candidate must cover."""
+    local_shortlist: int = 4
+    """References verified geometrically per candidate image (by descriptor votes)."""
+    local_vote_distance: int = 40
+    """ORB descriptor distance (of 256) at which a nearest neighbour votes for its reference."""
+    local_min_votes: int = 8
+    """Votes a reference needs to be shortlisted."""
+
+    fuzzy_min_length: int = 6
+    """Aliases this long or longer also match at edit distance 1."""
+    lora_caption_min: int = 3
+    """Training captions naming a character before the LoRA caption signal counts."""
+    lora_caption_ratio: float = 0.1
+    """Share of training captions naming a character that flags on its own."""
+
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    """Images declaring more pixels are refused (decompression-bomb guard)."""

@@ -1,0 +1,136 @@
+"""Verdicts: the fused score, the decision and the reasons a lawyer can read.
+
+Each signal becomes a :class:`Reason` with a weight in [0, 1]. Per character:
+
+* image weight = the strongest image reason (several views of one match do not add up);
+* text weight = noisy-OR of the strongest alias reason per field (independent places naming the
+  character do add up);
+* LoRA caption weight = the caption-frequency reason;
+* score = noisy-OR of the three: ``1 - (1 - image)(1 - text)(1 - captions)``.
+
+The decision follows :class:`~matching.thresholds.Thresholds` ``flag``/``review`` bands; an
+allowlisted creator turns any decision into IGNORE with a reason saying so. Wording says
+"resembles" or "matches alias", never "infringes": the verdict is a triage, not a finding.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from matching.thresholds import Thresholds
+
+
+class Decision(enum.Enum):
+    """What the caller should do with a candidate for one character."""
+
+    FLAG = "flag"
+    REVIEW = "review"
+    IGNORE = "ignore"
+
+
+class SignalKind(enum.Enum):
+    """The family of evidence behind a reason."""
+
+    PDQ = "pdq"
+    PHASH = "phash"
+    LOCAL_FEATURES = "local_features"
+    ALIAS = "alias"
+    LORA_CAPTIONS = "lora_captions"
+    ALLOWLIST = "allowlist"
+
+    @property
+    def is_image(self) -> bool:
+        return self in (SignalKind.PDQ, SignalKind.PHASH, SignalKind.LOCAL_FEATURES)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One measured signal: its kind, measured value, a sentence, and the reference it concerns."""
+
+    kind: SignalKind
+    value: float
+    sentence: str
+    reference: str | None = None
+    weight: float = 0.0
+    group: str = ""
+    """Reasons of one group (a text field) count once, by their strongest member."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "value": self.value,
+            "sentence": self.sentence,
+            "reference": self.reference,
+            "weight": round(self.weight, 4),
+        }
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The engine's answer for one character (``character`` None when nothing matched)."""
+
+    character: str | None
+    decision: Decision
+    score: float
+    reference: str | None
+    reasons: tuple[Reason, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "character": self.character,
+            "decision": self.decision.value,
+            "score": round(self.score, 4),
+            "reference": self.reference,
+            "reasons": [r.to_json() for r in self.reasons],
+        }
+
+
+NO_MATCH = Verdict(None, Decision.IGNORE, 0.0, None, ())
+"""What a caller reports for a candidate with no signal for any character."""
+
+
+def decide(score: float, thresholds: Thresholds) -> Decision:
+    if score >= thresholds.flag:
+        return Decision.FLAG
+    if score >= thresholds.review:
+        return Decision.REVIEW
+    return Decision.IGNORE
+
+
+def fuse(
+    character: str,
+    reasons: Iterable[Reason],
+    thresholds: Thresholds,
+    *,
+    allowlisted_creator: str | None = None,
+) -> Verdict:
+    """Combine one character's reasons into a :class:`Verdict` (see module docstring)."""
+    ordered = sorted(reasons, key=lambda r: -r.weight)
+    image = [r for r in ordered if r.kind.is_image]
+    captions = [r for r in ordered if r.kind is SignalKind.LORA_CAPTIONS]
+    best_per_group: dict[str, float] = {}
+    for r in ordered:
+        if r.kind is SignalKind.ALIAS:
+            best_per_group.setdefault(r.group, r.weight)
+    remaining = 1.0
+    for weight in [image[0].weight if image else 0.0, captions[0].weight if captions else 0.0]:
+        remaining *= 1.0 - weight
+    for weight in best_per_group.values():
+        remaining *= 1.0 - weight
+    score = min(1.0, max(0.0, 1.0 - remaining))
+    reference = image[0].reference if image else None
+    decision = decide(score, thresholds)
+    if allowlisted_creator is not None:
+        ordered.append(
+            Reason(
+                SignalKind.ALLOWLIST,
+                1.0,
+                f"creator '{allowlisted_creator}' is on the allowlist for {character}; "
+                "not reported",
+            )
+        )
+        decision = Decision.IGNORE
+    return Verdict(character, decision, score, reference, tuple(ordered))

@@ -1,0 +1,220 @@
+"""Evidence commands: ``capture``, ``keys init``, ``verify``, ``export``, ``notice``.
+
+Each is glue around one library call in the evidence package; settings come from the
+[evidence] section of watch.toml (see :func:`evidence_settings`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from evidence.bundle import export_bundle
+from evidence.capture import CaptureOptions, CaptureResult
+from evidence.casefile import capture_findings, capture_page
+from evidence.models import NoticeTemplate
+from evidence.notice import draft_notice
+from evidence.settings import EvidenceSettings
+from evidence.signing import generate_keypair
+from evidence.verify import report_json, verify_bundle
+from rightswatch.commands.options import (
+    config_option,
+    database_option,
+    json_option,
+    open_config,
+    open_store,
+)
+from rightswatch.config import EvidenceConfig, WatchConfig
+
+
+def evidence_settings(config: WatchConfig) -> EvidenceSettings:
+    """The evidence package's settings from watch.toml's [evidence] section."""
+    ev = config.evidence
+    return EvidenceSettings(
+        folder=config.resolve(ev.folder),
+        signing_key=config.resolve(ev.signing_key),
+        tsa_urls=tuple(str(u) for u in ev.tsa_urls),
+        tsa_ca_files=tuple(config.resolve(p) for p in ev.tsa_ca_files),
+        operator=ev.operator,
+        timezone=ev.timezone,
+    )
+
+
+def public_key_path(private: Path) -> Path:
+    return private.with_name(private.stem + ".pub.pem")
+
+
+def _print_captures(results: list[CaptureResult]) -> bool:
+    table = Table("capture", "outcome", "HTTP", "url", "directory / reason")
+    for r in results:
+        where = (
+            str(r.directory) if r.sealed else f"{r.reason.value if r.reason else ''} {r.message}"
+        )
+        table.add_row(r.capture_id, r.outcome.value, str(r.status or ""), r.url, where)
+    Console().print(table)
+    return all(r.sealed for r in results)
+
+
+@click.command()
+@click.argument("targets", nargs=-1, required=True)
+@config_option
+@database_option
+def capture(targets: tuple[str, ...], config_file: Path | None, database_url: str | None) -> None:
+    """Capture and seal evidence of finding ids or URLs (exit 1 if any capture failed).
+
+    rightswatch capture 42 43
+    rightswatch capture https://example.com/item/7
+    """
+    config = open_config(config_file)
+    assert config is not None
+    settings = evidence_settings(config)
+    options = CaptureOptions(operator=settings.operator, chromium_path=settings.chromium_path)
+    store = open_store(database_url, config)
+    try:
+        ids = [int(t) for t in targets if t.isdigit()]
+        urls = [t for t in targets if not t.isdigit()]
+        results = capture_findings(store, ids, settings, options) if ids else []
+        results += [capture_page(store, url, settings, options) for url in urls]
+    finally:
+        store.dispose()
+    if not _print_captures(results):
+        sys.exit(1)
+
+
+@click.group()
+def keys() -> None:
+    """The operator's Ed25519 signing key."""
+
+
+@keys.command("init")
+@click.option(
+    "--force", is_flag=True, help="Replace an existing key (earlier bundles keep theirs)."
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Private key file [default: [evidence] signing_key].",
+)
+@config_option
+def keys_init(force: bool, out: Path | None, config_file: Path | None) -> None:
+    """Create the signing key pair (private key mode 0600, public key beside it).
+
+    rightswatch keys init
+    """
+    config = open_config(config_file, required=False)
+    private = out or (
+        config.resolve(config.evidence.signing_key) if config else EvidenceConfig().signing_key
+    )
+    pair = generate_keypair(private, public_key_path(private), force=force)
+    console = Console()
+    console.print(f"private key: {pair.private_path} (mode 0600)")
+    console.print(f"public key:  {pair.public_path}")
+    console.print(f"fingerprint: {pair.fingerprint}")
+
+
+@click.command()
+@click.argument("bundle", type=click.Path(path_type=Path, exists=True))
+@click.option("--key-fingerprint", default=None, help="SHA-256 fingerprint of the trusted key.")
+@json_option
+def verify(bundle: Path, key_fingerprint: str | None, as_json: bool) -> None:
+    """Verify a bundle (zip) or sealed capture folder; exit 0 only when every check passes.
+
+    rightswatch verify case.zip
+    """
+    report = verify_bundle(bundle, trusted_key_fingerprint=key_fingerprint)
+    if as_json:
+        click.echo(report_json(report))
+    else:
+        table = Table("check", "file", "result", "detail")
+        for c in report.checks:
+            table.add_row(c.name, c.file, "[green]pass[/]" if c.ok else "[red]FAIL[/]", c.detail)
+        console = Console()
+        console.print(table)
+        failed = len(report.problems)
+        console.print(
+            f"{len(report.checks)} checks, {failed} failed: "
+            + ("[green]VERIFIED[/]" if report.ok else "[red]NOT VERIFIED[/]")
+        )
+    if not report.ok:
+        sys.exit(1)
+
+
+@click.command("export")
+@click.argument("findings", nargs=-1, required=True, type=int)
+@click.option("--out", required=True, help="Bundle destination: case.zip or file:///abs/case.zip")
+@click.option("--no-report", is_flag=True, help="Skip the HTML/PDF court report.")
+@config_option
+@database_option
+def export(
+    findings: tuple[int, ...],
+    out: str,
+    no_report: bool,
+    config_file: Path | None,
+    database_url: str | None,
+) -> None:
+    """Export findings with their sealed evidence as one self-verifying bundle.
+
+    rightswatch export 42 43 --out case.zip
+    """
+    config = open_config(config_file)
+    assert config is not None
+    store = open_store(database_url, config)
+    try:
+        result = export_bundle(
+            store, list(findings), out, evidence_settings(config), report=not no_report
+        )
+    finally:
+        store.dispose()
+    Console().print(
+        f"wrote {result.uri}: {result.files} files, sha256 {result.sha256}, "
+        f"manifest {result.manifest_sha256}"
+    )
+
+
+@click.command()
+@click.argument("finding", type=int)
+@click.option(
+    "--template",
+    type=click.Choice([t.value for t in NoticeTemplate]),
+    required=True,
+    help="civil-code-1195 (PRC) or dmca (US).",
+)
+@click.option("--recipient", default=None, help="Who the notice is addressed to.")
+@json_option
+@config_option
+@database_option
+def notice(
+    finding: int,
+    template: str,
+    recipient: str | None,
+    as_json: bool,
+    config_file: Path | None,
+    database_url: str | None,
+) -> None:
+    """Draft a takedown notice for a confirmed finding from its sealed evidence.
+
+    rightswatch notice 42 --template dmca
+    """
+    config = open_config(config_file)
+    assert config is not None
+    store = open_store(database_url, config)
+    try:
+        result = draft_notice(
+            store, finding, template, evidence_settings(config), recipient=recipient
+        )
+    finally:
+        store.dispose()
+    if as_json:
+        click.echo(json.dumps({"notice": result.notice_id, "path": str(result.path),
+                               "sha256": result.sha256}))  # fmt: skip
+        return
+    Console().print(f"notice {result.notice_id} drafted: {result.path} (sha256 {result.sha256})")
+
+
+COMMANDS = (capture, keys, verify, export, notice)
