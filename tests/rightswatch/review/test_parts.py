@@ -1,22 +1,17 @@
-"""The dashboard's pure parts: chart layout, platform facts, regions, allowlist edits, journal."""
+"""The dashboard's pure parts: chart layout, platform facts, regions, allowlist edits."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from evidence.models import CustodyEvent
-from evidence.store import Store
-from rightswatch.review import allowlist, chart, journal
+from rightswatch.review import allowlist, chart
 from rightswatch.review.errors import AllowlistError
 from rightswatch.review.media import web_url
 from rightswatch.review.platform_facts import platform_facts, region_of
 from tests.rightswatch.review.helpers import WATCH_TOML
-from tests.support.casefile import CaseFeeder
 
 
 def test_chart_stacks_platforms_per_day() -> None:
@@ -95,47 +90,3 @@ def test_allowlist_refuses_an_edit_that_breaks_the_config(tmp_path: Path) -> Non
     with pytest.raises(AllowlistError, match="would be invalid"):
         allowlist.add_creator(path, "Hero", "someone")
     assert path.read_text() == before
-
-
-def test_journal_chains_per_finding_in_the_evidence_format(tmp_path: Path) -> None:
-    store = Store.open(f"sqlite:///{tmp_path / 'c.db'}")
-    feeder = CaseFeeder(store, tmp_path)
-    char, plat = feeder.character("Hero"), feeder.platform("civitai")
-    a, b = feeder.finding(char, plat), feeder.finding(char, plat)
-    with store.session() as session:
-        first = journal.record(
-            session,
-            journal.Action.DECIDED,
-            actor="R",
-            finding_id=a,
-            details={"decision": "confirmed"},
-        )
-        other = journal.record(session, journal.Action.DECIDED, actor="R", finding_id=b)
-        second = journal.record(session, journal.Action.DECIDED, actor="S", finding_id=a)
-    assert [first.seq, other.seq, second.seq] == [0, 1, 2]
-    assert first.prev_hash == other.prev_hash == journal.GENESIS
-    assert GENESIS_TEXT_HASH == journal.GENESIS
-    assert second.prev_hash == first.entry_hash
-    body = {
-        "seq": 0,
-        "at": journal.format_time(first.at),
-        "action": "decided",
-        "actor": "R",
-        "subject": f"finding:{a}",
-        "prev": journal.GENESIS,
-        "details": {"decision": "confirmed"},
-    }
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    assert hashlib.sha256(canonical.encode()).hexdigest() == first.entry_hash
-    with store.session() as session:
-        assert journal.chain_intact(session, a)
-        row = session.get(CustodyEvent, second.id)
-        assert row is not None
-        row.actor = "Mallory"
-    with store.session() as session:
-        assert not journal.chain_intact(session, a)
-        assert journal.chain_intact(session, b)
-    store.dispose()
-
-
-GENESIS_TEXT_HASH = hashlib.sha256(b"rightswatch custody chain v1").hexdigest()
