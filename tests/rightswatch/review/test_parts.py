@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from evidence.models import Candidate
 from rightswatch.review import allowlist, chart
 from rightswatch.review.errors import AllowlistError
-from rightswatch.review.media import web_url
+from rightswatch.review.media import candidate_thumbnail, web_url
+from rightswatch.review.pages.files import image_type
 from rightswatch.review.platform_facts import platform_facts, region_of
 from tests.rightswatch.review.helpers import WATCH_TOML
 
@@ -90,3 +92,28 @@ def test_allowlist_refuses_an_edit_that_breaks_the_config(tmp_path: Path) -> Non
     with pytest.raises(AllowlistError, match="would be invalid"):
         allowlist.add_creator(path, "Hero", "someone")
     assert path.read_text() == before
+
+
+def test_thumbnail_from_the_crawlers_absolute_media_path(tmp_path: Path) -> None:
+    root = tmp_path / "evidence"
+    stored = root / "crawls" / "run-1" / "media" / ("ab" * 32)  # stored by SHA-256, no suffix
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes(png_bytes())
+    cand = Candidate(raw={"platform": {}, "crawl": {"media_path": str(stored)}}, media_url=None)
+    assert candidate_thumbnail(cand, [], root) == f"/files/crawls/run-1/media/{'ab' * 32}"
+    assert image_type(stored) == "image/png"
+    outside = Candidate(raw={"crawl": {"media_path": "/etc/passwd"}}, media_url="javascript:x")
+    assert candidate_thumbnail(outside, [], root) is None
+    page = stored.with_name("dom.html")
+    page.write_text("<script>alert(1)</script>")
+    assert image_type(page) is None
+
+
+def png_bytes() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(out, format="PNG")
+    return out.getvalue()
