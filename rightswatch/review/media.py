@@ -50,7 +50,7 @@ def capture_files(capture: Capture, evidence_root: Path) -> CaptureFiles:
     bundle = relative_to_root(evidence_root, capture.bundle_path)
     if bundle is None:
         return CaptureFiles(None, (), ())
-    folder = evidence_root.resolve() / bundle
+    folder = evidence_root / bundle
     if not folder.is_dir():
         return CaptureFiles(bundle, (), ())
     shots = tuple(file_url(f"{bundle}/{name}") for name in SCREENSHOTS if (folder / name).is_file())

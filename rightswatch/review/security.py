@@ -99,10 +99,11 @@ def confine(root: Path, requested: str) -> Path:
 
 
 def relative_to_root(root: Path, path: str | Path | None) -> str | None:
-    """``path`` as a '/'-joined path below ``root``, or None when it lies elsewhere or is gone."""
+    """``path`` as a '/'-joined path below ``root`` (already resolved), or None when it lies
+    elsewhere or is gone."""
     if not path:
         return None
-    base = root.resolve()
+    base = root
     candidate = Path(path)
     target = (candidate if candidate.is_absolute() else base / candidate).resolve()
     if not target.is_relative_to(base) or not target.exists():

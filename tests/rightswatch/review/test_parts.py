@@ -95,7 +95,7 @@ def test_allowlist_refuses_an_edit_that_breaks_the_config(tmp_path: Path) -> Non
 
 
 def test_thumbnail_from_the_crawlers_absolute_media_path(tmp_path: Path) -> None:
-    root = tmp_path / "evidence"
+    root = (tmp_path / "evidence").resolve()
     stored = root / "crawls" / "run-1" / "media" / ("ab" * 32)  # stored by SHA-256, no suffix
     stored.parent.mkdir(parents=True)
     stored.write_bytes(png_bytes())
