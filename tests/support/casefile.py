@@ -368,3 +368,47 @@ def seed_finding(
         session.add(finding)
         session.flush()
         return finding.id
+
+
+def candidate_from_crawl(
+    store: Store,
+    item: Any,
+    platform_id: int,
+    character_id: int,
+    *,
+    score: float = 0.95,
+    reasons: list[dict[str, Any]] | None = None,
+) -> int:
+    """Record a crawler item (``crawler.items.ImageCandidate``/``ModelCandidate``, e.g. parsed
+    from a sandbox listing) as the record pipeline stores it, with a finding; returns its id."""
+    from dataclasses import asdict
+
+    from crawler.pipelines.record import crawl_facts
+
+    with store.session() as session:
+        cand = Candidate(
+            platform_id=platform_id,
+            kind=CandidateKind(item.kind.value),
+            external_id=item.external_id,
+            page_url=item.page_url,
+            media_url=item.media_urls[0] if item.media_urls else None,
+            title=item.title or "",
+            creator=item.creator,
+            tags=list(item.tags),
+            licence=asdict(item.licence),
+            raw={"platform": dict(item.raw), "crawl": crawl_facts(item)},
+            first_seen=item.fetched_at,
+            last_seen=item.fetched_at,
+        )
+        session.add(cand)
+        session.flush()
+        row = Finding(
+            candidate_id=cand.id,
+            character_id=character_id,
+            score=score,
+            decision=Decision.FLAG,
+            reasons=reasons or [{"kind": "alias", "value": 1.0, "sentence": "title alias"}],
+        )
+        session.add(row)
+        session.flush()
+        return row.id

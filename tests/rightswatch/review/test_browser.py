@@ -10,19 +10,23 @@ import http.client
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import select
 
+from crawler.parsers import ParseContext
+from crawler.parsers.civitai import parse_models_page
 from evidence.models import CustodyEvent, Finding, FindingStatus
 from evidence.signing import generate_keypair
 from rightswatch.config import load_config
 from rightswatch.review.app import create_app
 from rightswatch.review.settings import ReviewSettings
 from tests.rightswatch.review.helpers import WATCH_TOML
-from tests.support.casefile import SCRIPT_TITLE, Sample, seed_finding
+from tests.support.casefile import SCRIPT_TITLE, Sample, candidate_from_crawl, seed_finding
 from tests.support.liveserver import serve_in_thread
 from tests.support.local_tsa import local_tsa
 from tests.support.pages import serve_pages
@@ -144,6 +148,32 @@ def test_script_title_renders_inert(page: Page, fed: Sample) -> None:
     position = page.locator("figure.candidate").evaluate("e => getComputedStyle(e).position")
     assert position == "absolute"
     shot(page, "finding-script-title-overlay")
+
+
+def test_sandbox_model_with_script_title_renders_inert(
+    page: Page, sandbox_factory: Any, settings: ReviewSettings, fed: Sample
+) -> None:
+    """A model the sandbox serves with its ``script-title`` fault, parsed by the crawler's own
+    Civitai parser and recorded as the record pipeline does, shows as text and runs nothing."""
+    sandbox = sandbox_factory(items=40, faults="script-title=2")
+    url = f"{sandbox.url}/api/v1/models?limit=100"
+    ctx = ParseContext(
+        platform="civitai", base_url=sandbox.url, url=url, fetched_at=datetime.now(UTC)
+    )
+    models = parse_models_page(sandbox.get("/api/v1/models?limit=100").json(), ctx).items
+    hostile = [m for m in models if (m.title or "").startswith("<script>")]
+    assert hostile, "the sandbox served no script-titled model"
+    fid = candidate_from_crawl(
+        settings.store, hostile[0], fed.platforms["civitai"], fed.characters["Hero"]
+    )
+    page.goto(f"/findings/{fid}")
+    assert page.inner_text("#title") == hostile[0].title
+    assert page.locator("script").count() == 0
+    page.goto("/")
+    assert page.locator(f'a.finding-link[href="/findings/{fid}"]').inner_text() == hostile[0].title
+    page.wait_for_timeout(300)
+    assert page.dialogs == []  # type: ignore[attr-defined]
+    shot(page, "queue-sandbox-script-title")
 
 
 def test_request_without_csrf_token_is_refused(
