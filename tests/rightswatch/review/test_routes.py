@@ -13,6 +13,7 @@ from evidence import ledger
 from evidence.custody import GENESIS, chain_problems
 from evidence.models import CustodyEvent, Finding, FindingStatus
 from rightswatch.config import load_config
+from rightswatch.crawling import plan_from_config
 from rightswatch.review.settings import ReviewSettings
 from tests.rightswatch.review.helpers import csrf_of
 from tests.support.casefile import Sample
@@ -168,6 +169,9 @@ def test_allowlist_writes_watch_toml_keeping_comments(
     assert tomllib.loads(watch_toml.with_name("watch.toml.bak").read_text())["client"]
     status, _, reason = _status(settings, fid)
     assert status is FindingStatus.DISMISSED and "allowlist" in (reason or "")
+    # the crawl plan the next run hands the likeness engine carries the creator
+    plan = plan_from_config(load_config(watch_toml), "sqlite://")
+    assert '<img src=x onerror=alert("creator")>' in plan.match.allowlists["Hero"]
     assert _events(settings, fid)[-1].details["decision"] == "allowlisted"
 
 
