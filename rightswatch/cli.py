@@ -21,6 +21,7 @@ from rightswatch.commands.init import init
 from rightswatch.commands.references import references
 from rightswatch.commands.sandbox import sandbox
 from rightswatch.commands.scan import scan
+from rightswatch.commands.worker import worker
 
 # The root error of every package; resolved only when something went wrong.
 USER_ERRORS = (
@@ -56,6 +57,7 @@ for _command in EVIDENCE_COMMANDS:
 cli.add_command(sandbox)
 cli.add_command(scan)
 cli.add_command(crawl)
+cli.add_command(worker)
 
 
 def _user_error_exit_code(exc: BaseException) -> int | None:
