@@ -161,7 +161,7 @@ def run_shard(
     """Crawl one shard in a child process; its files go to a fresh folder per attempt."""
     folder = f"{slug(shard_key)}-{uuid.uuid4().hex[:8]}"
     attempt = output_root / f"run-{run_id}" / "shards" / folder
-    attempt.mkdir(parents=True, exist_ok=True)
+    (attempt / f"run-{run_id}").mkdir(parents=True, exist_ok=True)  # the child logs there
     plan = replace(plan, run_id=run_id, output_dir=attempt)
     plan_file, report_file = attempt / "plan.json", attempt / "report.json"
     plan_file.write_text(plan.to_json(), encoding="utf-8")

@@ -19,8 +19,6 @@ from crawler.plan import PlatformTarget
 from evidence.models import Candidate, Character, Client, Finding, Platform, PlatformKind
 from evidence.store import Store
 
-pytest_plugins = ["tests.support.postgres"]
-
 WRITERS = 4
 ITEMS = 40
 
