@@ -49,6 +49,7 @@ from evidence.models import (
 )
 from evidence.settings import EvidenceSettings
 from evidence.store import Store
+from rightswatch import distributed
 from rightswatch.commands.evidence import evidence_settings
 from rightswatch.config import WatchConfig, load_config
 from rightswatch.crawling import plan_from_config
@@ -175,6 +176,7 @@ def _crawl(
     options: RunOptions,
     on_progress: Callable[[Progress], None] | None,
 ) -> CrawlReport:
+    """Crawl in a local child process, or on the workers when distributed mode is on."""
     plan = plan_from_config(
         config,
         store.url,
@@ -182,7 +184,8 @@ def _crawl(
         full=options.full,
         max_items=options.max_items,
     )
-    return run_crawl(
+    crawl = distributed.run_distributed_crawl if distributed.enabled() else run_crawl
+    return crawl(
         plan,
         on_progress=on_progress,
         timeout_s=options.crawl_timeout_s,
@@ -195,6 +198,9 @@ def _capture(
 ) -> list[CaptureResult]:
     if not ids:
         return []
+    if distributed.enabled():
+        say(f"capturing and sealing evidence for {len(ids)} finding(s) on the workers")
+        return distributed.run_distributed_captures(store, ids)
     say(f"capturing and sealing evidence for {len(ids)} finding(s)")
     return capture_findings(store, ids, settings)
 
@@ -339,10 +345,13 @@ def _extract_reports(bundle: Path, finding_id: int) -> list[str]:
 # Scheduled entry points (named by textual reference in the job store) -------------------------
 
 
-def scheduled_run(config_path: str, database_url: str) -> dict[str, Any]:
+def scheduled_run(
+    config_path: str, database_url: str, max_captures: int | None = None
+) -> dict[str, Any]:
     store = Store.open(database_url)
     try:
-        return run_monitoring(Path(config_path), store).to_json()
+        options = RunOptions(max_captures=max_captures)
+        return run_monitoring(Path(config_path), store, options).to_json()
     finally:
         store.dispose()
 

@@ -8,6 +8,7 @@ ModelSpec (§3.3); hashes follow Civitai's definitions (§1.4).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import random
@@ -39,6 +40,7 @@ _LAYERS = (
     "lora_te_text_model_encoder_layers_0_self_attn_q_proj",
 )
 FAULTY_HEADER_LENGTH = 2**63
+_POOL = 65536
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,9 @@ class LoraSpec:
 
 @dataclass(frozen=True)
 class FileHashes:
-    """Civitai's hash set for one file (upper-case hex)."""
+    """Civitai's hash set for one file (upper-case hex), and the file's size."""
 
+    size: int
     sha256: str
     autov1: str | None
     autov2: str
@@ -80,8 +83,16 @@ class FileHashes:
         return tuple(v for v in values if v)
 
 
+@functools.lru_cache(maxsize=1)
+def _weight_pool() -> bytes:
+    """64 Ki small float16 weights; each file takes slices of it at seeded offsets."""
+    rng = random.Random("sandbox-weight-pool")
+    return struct.pack(f"<{_POOL}e", *(rng.gauss(0.0, 0.02) for _ in range(_POOL)))
+
+
 def _tensors(spec: LoraSpec) -> tuple[dict[str, dict[str, object]], bytes]:
     rng = random.Random(f"tensors:{spec.seed}")
+    pool = _weight_pool()
     header: dict[str, dict[str, object]] = {}
     chunks: list[bytes] = []
     offset = 0
@@ -89,7 +100,8 @@ def _tensors(spec: LoraSpec) -> tuple[dict[str, dict[str, object]], bytes]:
         parts = (("lora_down.weight", [spec.rank, 32]), ("lora_up.weight", [32, spec.rank]))
         for part, shape in parts:
             count = shape[0] * shape[1]
-            data = struct.pack(f"<{count}e", *(rng.gauss(0.0, 0.02) for _ in range(count)))
+            start = rng.randrange(_POOL - count) * 2
+            data = pool[start : start + count * 2]
             header[f"{layer}.{part}"] = {
                 "dtype": "F16",
                 "shape": shape,
@@ -197,4 +209,4 @@ def file_hashes(data: bytes) -> FileHashes:
     tensor_part = data[header_end:] if header_end <= len(data) else data
     autov3 = hashlib.sha256(tensor_part).hexdigest()[:12].upper()
     crc = f"{zlib.crc32(data) & 0xFFFFFFFF:08X}"
-    return FileHashes(sha, autov1, sha[:10], autov3, crc)
+    return FileHashes(len(data), sha, autov1, sha[:10], autov3, crc)

@@ -10,18 +10,25 @@
 - A :class:`CrawlFailure` never becomes content: with an id it is stored as a candidate in
   state blocked/failed with its reason (unless content is already stored for that id); every
   failure is also listed in the run's stats with its URL and reason.
+
+Several crawls may write to one case file at once (distributed shards on PostgreSQL): a known
+candidate is read with ``SELECT ... FOR UPDATE``, so writers of the same item take turns, and a
+transaction that loses the race to insert the same platform, candidate or finding (a unique
+key violation) is run again, then finds the row the other writer committed.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from scrapy.crawler import Crawler
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crawler.items import Candidate, CrawlFailure, FailureStatus, ImageCandidate, ModelCandidate
@@ -32,6 +39,8 @@ from evidence.models import CandidateState, Character, Decision, Finding, Platfo
 from evidence.store import Store
 
 MAX_LISTED_FAILURES = 1000
+RACE_ATTEMPTS = 3  # a transaction that lost an insert race to another writer is run again
+T = TypeVar("T")
 
 
 def crawl_facts(item: Candidate) -> dict[str, Any]:
@@ -100,10 +109,22 @@ class RecordPipeline:
         value = self.crawler.settings.get("RW_RUN_ID")
         return int(value) if value not in (None, "", "adhoc") else None
 
+    def _write(self, work: Callable[[Session], T]) -> T:
+        """``work`` in one transaction, again when a concurrent writer inserted a key first."""
+        for attempt in range(1, RACE_ATTEMPTS + 1):
+            try:
+                with self.store.session() as session:
+                    return work(session)
+            except IntegrityError:
+                if attempt == RACE_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+
     def open_spider(self) -> None:
         spider = self.crawler.spider
         target = spider.target  # type: ignore[union-attr]
-        with self.store.session() as session:
+
+        def platform(session: Session) -> None:
             row = session.scalar(select(Platform).where(Platform.name == target.name))
             if row is None:
                 row = Platform(name=target.name, kind=target.kind, base_url=target.base)
@@ -111,6 +132,8 @@ class RecordPipeline:
                 session.flush()
             self.platform_id = row.id
             self.characters = {c.name: c.id for c in session.scalars(select(Character))}
+
+        self._write(platform)
         directory = self.crawler.settings.get("RW_WARC_DIR")
         run = str(self.crawler.settings.get("RW_RUN_ID") or "adhoc")
         self.warc_file = str(warc_path(directory, run, spider.name)) if directory else None  # type: ignore[union-attr]
@@ -122,12 +145,12 @@ class RecordPipeline:
         stats.set_value("rightswatch/failure_list", self.failures[:MAX_LISTED_FAILURES])
 
     async def process_item(self, item: Any) -> Any:
-        """Write in the pipeline's one database thread (one transaction per item, in order)."""
+        """Record in the pipeline's one database thread (one transaction per item, in order)."""
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self.writer, self._write, item)
+        await loop.run_in_executor(self.writer, self._record, item)
         return item
 
-    def _write(self, item: Any) -> None:
+    def _record(self, item: Any) -> None:
         stats = self.crawler.stats
         assert stats is not None
         if isinstance(item, CrawlFailure):
@@ -135,8 +158,7 @@ class RecordPipeline:
             return
         if item.media_error:
             self._list(item.media_urls[0], FailureStatus.FAILED, f"media: {item.media_error}", item)
-        with self.store.session() as session:
-            outcome = self._candidate(session, item)
+        outcome = self._write(lambda session: self._candidate(session, item))
         stats.inc_value(f"rightswatch/candidates_{outcome}")
 
     def _list(
@@ -162,7 +184,9 @@ class RecordPipeline:
             else CandidateState.FAILED
         )
         now = datetime.now(UTC)
-        with self.store.session() as session:
+
+        def record(session: Session) -> None:
+            assert item.kind is not None and item.external_id is not None
             row = self._find(session, item.kind.value, item.external_id)
             if row is None:
                 session.add(
@@ -183,13 +207,17 @@ class RecordPipeline:
             elif row.state in (CandidateState.BLOCKED, CandidateState.FAILED):
                 row.state, row.state_reason, row.last_seen = state, item.reason, now
 
+        self._write(record)
+
     def _find(self, session: Session, kind: str, external_id: str) -> CandidateRow | None:
         return session.scalar(
-            select(CandidateRow).where(
+            select(CandidateRow)
+            .where(
                 CandidateRow.platform_id == self.platform_id,
                 CandidateRow.kind == kind,
                 CandidateRow.external_id == external_id,
             )
+            .with_for_update()
         )
 
     def _candidate(self, session: Session, item: Candidate) -> str:

@@ -89,3 +89,25 @@ def test_export_refuses_unknown_or_uncaptured_findings(db, settings, site, tmp_p
     with db.session() as s:
         assert ledger.chain(s, finding_id=fid) == []  # nothing recorded for a refused export
     assert not (tmp_path / "x.zip").exists()
+
+
+def test_decisions_and_verifications_enter_the_custody_chain(db, site, tmp_path):
+    from evidence.casefile import record_decision, record_verification
+    from evidence.exceptions import DecisionError
+    from evidence.verify import Check, VerifyReport
+
+    fid = seed_finding(db, site.url, f"fox-{uuid.uuid4().hex[:8]}", tmp_path / "refs")
+    record_decision(db, fid, FindingStatus.CONFIRMED, reviewer="Jane Doe", reason="clear match")
+    with pytest.raises(DecisionError, match="not by review"):
+        record_decision(db, fid, FindingStatus.NOTICED, reviewer="Jane Doe")
+    report = VerifyReport("case.zip", (Check("sha256", "VERIFY.md", False, "changed"),))
+    record_verification(db, [fid], report, actor="Opposing Expert")
+    with db.session() as s:
+        finding = s.get(Finding, fid)
+        assert finding.status is FindingStatus.CONFIRMED and finding.reviewer == "Jane Doe"
+        entries = ledger.chain(s, finding_id=fid)
+    assert [e.action.value for e in entries] == ["decided", "verified"]
+    assert entries[0].details == {"from": "new", "to": "confirmed", "reason": "clear match"}
+    assert entries[1].details["ok"] is False
+    assert entries[1].details["problems"] == ["sha256: VERIFY.md"]
+    assert chain_problems(entries, source="db") == []

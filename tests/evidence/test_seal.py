@@ -182,3 +182,11 @@ def test_seal_with_the_sandbox_tsa(tmp_path, signer, sandbox):
         cwd=root, capture_output=True, text=True,
     )  # fmt: skip
     assert "Verification: OK" in ts.stdout, ts.stdout + ts.stderr
+
+
+def test_tokens_record_the_host_clock_offset(tmp_path, signer, stampers):
+    make_capture(tmp_path / "cap")
+    record = seal_directory(tmp_path / "cap", signer=signer, timestampers=stampers, subject={})
+    stamp = record.as_dict()["timestamps"][0]
+    # the local TSA shares this host's clock (accuracy 1 s, genTime truncated to seconds)
+    assert stamp["local_clock"] and abs(stamp["clock_offset_s"]) < 5

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from click.testing import CliRunner
 
 from rightswatch.cli import cli
@@ -123,3 +124,24 @@ def test_demo_client_writes_a_loadable_watch_config(sandbox: SandboxServer, tmp_
         assert any("\u4e00" <= ch <= "\u9fff" for ch in "".join(character.aliases["zh"]))
     ca = config.resolve(config.evidence.tsa_ca_files[0]).read_bytes()
     assert ca == sandbox.ca_pem()
+
+
+def test_rightswatch_sandbox_serve_runs_and_stops_its_child(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "rightswatch", "sandbox", "serve", "--items", "20"]
+    process = subprocess.Popen(
+        [*command, "--state-dir", str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        assert httpx.get(f"{url}/sandbox/info.json", timeout=30).json()["items"] == 20
+        process.terminate()
+        process.wait(timeout=30)
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{url}/sandbox/info.json", timeout=5)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()

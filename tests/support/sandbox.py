@@ -41,14 +41,22 @@ class SandboxServer:
     state_dir: Path
     process: subprocess.Popen[bytes] = field(repr=False)
     log_path: Path = field(repr=False)
+    _client: httpx.Client | None = field(default=None, repr=False)
 
     @property
     def tsa_url(self) -> str:
         return f"{self.url}/tsa"
 
+    @property
+    def client(self) -> httpx.Client:
+        """A keep-alive HTTP client for this sandbox (closed by :meth:`stop`)."""
+        if self._client is None:
+            self._client = httpx.Client(timeout=30)
+        return self._client
+
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
-        """GET ``path`` (relative to the base URL) with a fresh client."""
-        return httpx.get(f"{self.url}{path}", timeout=30, **kwargs)
+        """GET ``path`` (relative to the base URL)."""
+        return self.client.get(f"{self.url}{path}", **kwargs)
 
     def truth(self) -> list[dict[str, Any]]:
         """The ground truth: one object per item (GET /sandbox/truth.json)."""
@@ -59,7 +67,7 @@ class SandboxServer:
 
     def remove(self, kind: str, external_id: str) -> dict[str, Any]:
         """Simulate a takedown (POST /sandbox/admin/remove/{kind}/{id})."""
-        response = httpx.post(f"{self.url}/sandbox/admin/remove/{kind}/{external_id}", timeout=30)
+        response = self.client.post(f"{self.url}/sandbox/admin/remove/{kind}/{external_id}")
         response.raise_for_status()
         data: dict[str, Any] = response.json()
         return data
@@ -75,7 +83,10 @@ class SandboxServer:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def stop(self) -> None:
-        """Terminate the process (kill it if it lingers) and close its pipe."""
+        """Terminate the process (kill it if it lingers) and close its pipe and client."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
         if self.process.poll() is None:
             self.process.terminate()
             try:
