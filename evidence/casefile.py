@@ -16,7 +16,7 @@ sealed or failed; rechecked for follow-ups). Follow-up captures link to the earl
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,12 +24,13 @@ from typing import Any
 
 from playwright.async_api import Browser
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from evidence import ledger
 from evidence.capture import CaptureJob, CaptureOptions, CaptureOutcome, CaptureResult, capture
 from evidence.capture.browser import launch_browser
 from evidence.custody import CustodyAction
-from evidence.exceptions import DecisionError, NotFound
+from evidence.exceptions import DecisionError, NotFound, SlotTaken
 from evidence.models import (
     Capture,
     CaptureKind,
@@ -59,8 +60,29 @@ def _plan(
     settings: EvidenceSettings,
     options: CaptureOptions,
     sealing: SealConfig,
+    key: str | None = None,
 ) -> tuple[CaptureJob, int]:
-    """The job for a finding and the id of its new (pending) Capture row."""
+    """The job for a finding and the id of its new (pending) Capture row.
+
+    ``key`` is the capture's idempotency key; a key already in the case file raises
+    :class:`SlotTaken` before anything is captured.
+    """
+    try:
+        return _plan_row(store, finding_id, settings, options, sealing, key)
+    except IntegrityError as exc:
+        if key is None:
+            raise
+        raise SlotTaken(key) from exc
+
+
+def _plan_row(
+    store: Store,
+    finding_id: int,
+    settings: EvidenceSettings,
+    options: CaptureOptions,
+    sealing: SealConfig,
+    key: str | None,
+) -> tuple[CaptureJob, int]:
     with store.session() as session:
         finding = session.get(Finding, finding_id)
         if finding is None:
@@ -92,6 +114,7 @@ def _plan(
             url=candidate.page_url,
             kind=CaptureKind.RECHECK if follow_up else CaptureKind.INITIAL,
             status=CaptureStatus.PENDING,
+            idempotency_key=key,
         )
         session.add(row)
         session.flush()
@@ -164,13 +187,15 @@ async def _capture_many(
     settings: EvidenceSettings,
     options: CaptureOptions,
     browser: Browser | None,
+    keys: Mapping[int, str] | None = None,
 ) -> list[CaptureResult]:
     sealing = settings.sealing()  # a missing key or CA fails before anything is recorded
 
     async def run(browser: Browser) -> list[CaptureResult]:
         results = []
         for finding_id in finding_ids:
-            job, row_id = _plan(store, finding_id, settings, options, sealing)
+            key = keys.get(finding_id) if keys else None
+            job, row_id = _plan(store, finding_id, settings, options, sealing, key)
             result = await capture(browser, job)
             _record(store, row_id, finding_id, result, options.operator)
             results.append(result)
@@ -187,10 +212,15 @@ def capture_findings(
     finding_ids: Sequence[int],
     settings: EvidenceSettings,
     options: CaptureOptions | None = None,
+    keys: Mapping[int, str] | None = None,
 ) -> list[CaptureResult]:
-    """Capture (or re-capture) each finding's page with one shared browser."""
+    """Capture (or re-capture) each finding's page with one shared browser.
+
+    ``keys`` maps a finding id to an idempotency key stored on its capture row (unique in the
+    case file: a second capture with the same key raises :class:`SlotTaken`).
+    """
     opts = options or default_options(settings)
-    return asyncio.run(_capture_many(store, finding_ids, settings, opts, None))
+    return asyncio.run(_capture_many(store, finding_ids, settings, opts, None, keys))
 
 
 async def capture_findings_async(
@@ -199,10 +229,11 @@ async def capture_findings_async(
     settings: EvidenceSettings,
     options: CaptureOptions | None = None,
     browser: Browser | None = None,
+    keys: Mapping[int, str] | None = None,
 ) -> list[CaptureResult]:
     """As :func:`capture_findings`, inside a running event loop (optionally a given browser)."""
     opts = options or default_options(settings)
-    return await _capture_many(store, finding_ids, settings, opts, browser)
+    return await _capture_many(store, finding_ids, settings, opts, browser, keys)
 
 
 def capture_finding(

@@ -209,7 +209,7 @@ def _reference_view(ref: ReferenceFingerprint, row: _Row) -> U8Array:
 def _recoloured(reason: Reason, hue: float) -> Reason:
     return replace(
         reason,
-        sentence=f"{reason.sentence}; but its colours differ (median hue difference "
+        sentence=f"{reason.sentence}; but its colours differ (hue difference "
         f"{hue:.0f}°): a recoloured copy or a look-alike",
         weight=min(reason.weight, RECOLOURED_WEIGHT),
     )

@@ -20,7 +20,7 @@ class Thresholds:
     review: float = 0.5
     """Fused score at or above which a verdict is REVIEW."""
 
-    pdq_flag: int = 31
+    pdq_flag: int = 28
     """PDQ distance (of 256) at or below which the global match alone flags."""
     pdq_review: int = 62
     """PDQ distance at or below which the global match asks for review."""

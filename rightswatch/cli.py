@@ -24,6 +24,7 @@ from rightswatch.commands.run import recheck, run
 from rightswatch.commands.sandbox import sandbox
 from rightswatch.commands.scan import scan
 from rightswatch.commands.schedule import schedule
+from rightswatch.commands.worker import worker
 
 # The root error of every package; resolved only when something went wrong.
 USER_ERRORS = (
@@ -63,6 +64,7 @@ cli.add_command(run)
 cli.add_command(recheck)
 cli.add_command(schedule)
 cli.add_command(review)
+cli.add_command(worker)
 
 
 def _user_error_exit_code(exc: BaseException) -> int | None:

@@ -1,5 +1,8 @@
 """A reviewer's decisions on a finding, each written to the custody log with their name.
 
+Every decision is a ``decided`` event in the finding's hash-chained custody log
+(evidence/ledger.py), in the same transaction as the status change, with the reviewer as actor.
+
 The engine only proposes; a person confirms that a candidate *resembles* a character before any
 notice is drafted. Allowed moves:
 
@@ -17,8 +20,10 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from evidence import ledger
+from evidence.custody import CustodyAction
 from evidence.models import Finding, FindingStatus
-from rightswatch.review import allowlist, journal
+from rightswatch.review import allowlist
 from rightswatch.review.errors import DecisionRefused
 
 MAX_REASON_LENGTH = 2000
@@ -58,9 +63,9 @@ def confirm(
     text = _reason(finding_id, note, required=False)
     previous = row.status
     row.status, row.status_reason, row.reviewer = FindingStatus.CONFIRMED, text, reviewer
-    journal.record(
+    ledger.record(
         session,
-        journal.Action.DECIDED,
+        CustodyAction.DECIDED,
         actor=reviewer,
         finding_id=finding_id,
         details={
@@ -79,9 +84,9 @@ def dismiss(session: Session, finding_id: int, *, reviewer: str, reason: str | N
     text = _reason(finding_id, reason, required=True)
     previous = row.status
     row.status, row.status_reason, row.reviewer = FindingStatus.DISMISSED, text, reviewer
-    journal.record(
+    ledger.record(
         session,
-        journal.Action.DECIDED,
+        CustodyAction.DECIDED,
         actor=reviewer,
         finding_id=finding_id,
         details={"decision": "dismissed", "from": previous.value, "reason": text},
@@ -102,9 +107,9 @@ def allowlist_creator(
     previous = row.status
     reason = f"creator {creator!r} is on the allowlist of {character}"
     row.status, row.status_reason, row.reviewer = FindingStatus.DISMISSED, reason, reviewer
-    journal.record(
+    ledger.record(
         session,
-        journal.Action.DECIDED,
+        CustodyAction.DECIDED,
         actor=reviewer,
         finding_id=finding_id,
         details={

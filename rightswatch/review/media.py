@@ -19,7 +19,8 @@ from rightswatch.review.security import relative_to_root
 SCREENSHOTS = ("screenshot-viewport.png", "screenshot-full.png")
 MEDIA_DIR = "media"
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif"})
-# keys of Candidate.raw that may name the stored media file (the crawler's media pipeline)
+# where the crawler records the stored media file: Candidate.raw["crawl"]["media_path"]
+# (crawler/pipelines/record.py), absolute or relative to the evidence folder
 MEDIA_PATH_KEYS = ("media_path", "media_file")
 
 
@@ -49,7 +50,7 @@ def capture_files(capture: Capture, evidence_root: Path) -> CaptureFiles:
     bundle = relative_to_root(evidence_root, capture.bundle_path)
     if bundle is None:
         return CaptureFiles(None, (), ())
-    folder = evidence_root.resolve() / bundle
+    folder = evidence_root / bundle
     if not folder.is_dir():
         return CaptureFiles(bundle, (), ())
     shots = tuple(file_url(f"{bundle}/{name}") for name in SCREENSHOTS if (folder / name).is_file())
@@ -70,12 +71,14 @@ def candidate_thumbnail(
     candidate: Candidate, captures: Iterable[Capture], evidence_root: Path
 ) -> str | None:
     """Best picture of the candidate: stored media, captured media, screenshot, then its URL."""
-    for key in MEDIA_PATH_KEYS:
-        value = candidate.raw.get(key)
-        if isinstance(value, str):
-            rel = relative_to_root(evidence_root, value)
-            if rel is not None:
-                return file_url(rel)
+    crawl = candidate.raw.get("crawl")
+    for scope in (crawl if isinstance(crawl, dict) else {}, candidate.raw):
+        for key in MEDIA_PATH_KEYS:
+            value = scope.get(key)
+            if isinstance(value, str):
+                rel = relative_to_root(evidence_root, value)
+                if rel is not None:
+                    return file_url(rel)
     sealed = [
         c
         for c in captures

@@ -1,7 +1,8 @@
 """What the platform said about a candidate, picked out of its stored metadata for people.
 
-The crawler keeps the platform's answer in ``Candidate.raw`` and the declared reuse terms in
-``Candidate.licence`` (crawler/items.py: ``LicenceFlags``, ``Discovery``, ``trigger_words``).
+The crawler keeps ``Candidate.raw`` as ``{"platform": <the platform's JSON>, "crawl": <what
+the crawl parsed: discovery (placement, rank, term), trigger_words, media_path, …>}``
+(crawler/pipelines/record.py) and the declared reuse terms in ``Candidate.licence``.
 Key names differ by platform (research/platforms.md: Civitai ``trainedWords``, Hugging Face
 ``instance_prompt``, galleries ``triggerWord``), so each fact is looked up under every name
 it is known by. Nothing is interpreted beyond that; the template escapes every value.
@@ -38,11 +39,27 @@ class Region:
     height: float
 
 
+def _scopes(raw: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Where facts may sit: the crawl's findings first, then the platform's own JSON."""
+    crawl = _mapping(raw.get("crawl"))
+    return [
+        crawl,
+        _mapping(crawl.get("discovery")),
+        raw,
+        _mapping(raw.get("discovery")),
+        _mapping(raw.get("platform")),
+    ]
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def _find(raw: Mapping[str, Any], keys: Sequence[str]) -> Any:
-    """The first value under any of ``keys``, at the top level or in ``discovery``."""
-    for scope in (raw, raw.get("discovery") if isinstance(raw.get("discovery"), Mapping) else {}):
+    """The first non-empty value under any of ``keys`` in any scope, in scope order."""
+    for scope in _scopes(raw):
         for key in keys:
-            if isinstance(scope, Mapping) and scope.get(key) not in (None, "", [], ()):
+            if scope.get(key) not in (None, "", [], ()):
                 return scope[key]
     return None
 

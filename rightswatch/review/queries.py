@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from evidence.models import (
     Candidate,
+    Capture,
     Character,
     CrawlRun,
     CustodyEvent,
@@ -25,7 +26,7 @@ from evidence.models import (
     Platform,
     ReferenceImage,
 )
-from rightswatch.review.media import candidate_thumbnail, capture_files, file_url
+from rightswatch.review.media import CaptureFiles, candidate_thumbnail, capture_files, file_url
 from rightswatch.review.security import relative_to_root
 
 
@@ -109,9 +110,11 @@ def queue(session: Session, flt: QueueFilter, *, page_size: int, evidence_root: 
     total = session.scalar(_filtered(_joined(select(func.count(Finding.id))), flt)) or 0
     pages = max(1, math.ceil(total / page_size))
     page = min(max(1, flt.page), pages)
-    query = _filtered(
-        _joined(select(Finding, Candidate, Platform.name, Character.name)), flt
-    ).order_by(Finding.score.desc(), Finding.id)
+    query = (
+        _filtered(_joined(select(Finding, Candidate, Platform.name, Character.name)), flt)
+        .options(selectinload(Finding.captures))
+        .order_by(Finding.score.desc(), Finding.id)
+    )
     rows = []
     for finding, cand, plat, char in session.execute(
         query.offset((page - 1) * page_size).limit(page_size)
@@ -211,20 +214,7 @@ def finding(session: Session, finding_id: int, *, evidence_root: Path) -> Findin
     cand = row.candidate
     ref = _reference_for(session, row)
     captures = tuple(
-        CaptureView(
-            id=c.id,
-            kind=c.kind.value,
-            status=c.status.value,
-            url=c.url,
-            started_at=c.started_at,
-            finished_at=c.finished_at,
-            http_status=c.http_status,
-            manifest_sha256=c.manifest_sha256,
-            timestamps=tuple(_timestamp_label(t) for t in c.timestamps),
-            error=c.error,
-            bundle=capture_files(c, evidence_root).bundle,
-            screenshots=capture_files(c, evidence_root).screenshots,
-        )
+        _capture_view(c, capture_files(c, evidence_root))
         for c in sorted(row.captures, key=lambda c: c.started_at, reverse=True)
     )
     events = session.scalars(
@@ -270,6 +260,23 @@ def finding(session: Session, finding_id: int, *, evidence_root: Path) -> Findin
             )
             for n in sorted(row.notices, key=lambda n: n.created_at)
         ),
+    )
+
+
+def _capture_view(c: Capture, files: CaptureFiles) -> CaptureView:
+    return CaptureView(
+        id=c.id,
+        kind=c.kind.value,
+        status=c.status.value,
+        url=c.url,
+        started_at=c.started_at,
+        finished_at=c.finished_at,
+        http_status=c.http_status,
+        manifest_sha256=c.manifest_sha256,
+        timestamps=tuple(_timestamp_label(t) for t in c.timestamps),
+        error=c.error,
+        bundle=files.bundle,
+        screenshots=files.screenshots,
     )
 
 

@@ -23,7 +23,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from rightswatch.review.errors import PathRefused, UnsafeBind
 from rightswatch.review.settings import SESSION_MAX_AGE_SECONDS, ReviewSettings
@@ -99,10 +99,11 @@ def confine(root: Path, requested: str) -> Path:
 
 
 def relative_to_root(root: Path, path: str | Path | None) -> str | None:
-    """``path`` as a '/'-joined path below ``root``, or None when it lies elsewhere or is gone."""
+    """``path`` as a '/'-joined path below ``root`` (already resolved), or None when it lies
+    elsewhere or is gone."""
     if not path:
         return None
-    base = root.resolve()
+    base = root
     candidate = Path(path)
     target = (candidate if candidate.is_absolute() else base / candidate).resolve()
     if not target.is_relative_to(base) or not target.exists():
@@ -286,8 +287,6 @@ def _same_origin(headers: dict[bytes, bytes]) -> bool:
 
 
 def _quote_next(scope: Scope) -> str:
-    from urllib.parse import quote
-
     query = scope.get("query_string", b"").decode("latin-1")
     target = scope["path"] + (f"?{query}" if query else "")
     return quote(target, safe="")

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -213,19 +213,34 @@ def test_scheduler_runs_the_monitoring_job_against_the_sandbox(world: World) -> 
     """)
     with world.store.session() as s:
         before = s.scalars(select(func.max(CrawlRun.id))).one()
-    with subprocess.Popen(
-        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True
-    ) as child:
+
+    def run_row(*conditions: object) -> CrawlRun | None:
+        with world.store.session() as s:
+            return s.scalars(
+                select(CrawlRun).where(CrawlRun.id > before, *conditions).order_by(CrawlRun.id)
+            ).first()
+
+    def wait(predicate: Callable[[], CrawlRun | None], seconds: float) -> CrawlRun | None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            found = predicate()
+            if found is not None:
+                return found
+            time.sleep(0.3)
+        return None
+
+    command = [sys.executable, "-c", script]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as child:
         assert child.stdout is not None and child.stdout.readline().strip() == "started"
-        deadline = time.monotonic() + 240
-        finished = None
-        while time.monotonic() < deadline and finished is None:
-            time.sleep(0.5)
-            with world.store.session() as s:
-                finished = s.scalars(
-                    select(CrawlRun).where(CrawlRun.id > before, CrawlRun.finished_at.is_not(None))
-                ).first()
+        finished = wait(lambda: run_row(CrawlRun.finished_at.is_not(None)), 240)
+        assert finished is not None, "the scheduled run never finished"
+        # the next run starts at once (every 2 s); stop the service while it crawls
+        running = wait(lambda: run_row(CrawlRun.id > finished.id), 60)
+        assert running is not None, "no second scheduled run started"
         child.send_signal(signal.SIGTERM)
         assert child.wait(240) == 0
-    assert finished is not None, "the scheduled run never finished"
     assert finished.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL)
+    with world.store.session() as s:
+        stopped = s.get(CrawlRun, running.id)
+        assert stopped is not None and stopped.status is RunStatus.INTERRUPTED
+        assert "stopped on request" in str(stopped.error)

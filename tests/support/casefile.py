@@ -156,6 +156,7 @@ class CaseFeeder:
         tags: list[str] | None = None,
         licence: dict[str, Any] | None = None,
         raw: dict[str, Any] | None = None,
+        crawl: dict[str, Any] | None = None,
         reasons: list[dict[str, Any]] | None = None,
         status: FindingStatus = FindingStatus.NEW,
         created_at: datetime = BASE_TIME,
@@ -163,13 +164,17 @@ class CaseFeeder:
         stored_media: bool = True,
         media_url: str | None = None,
     ) -> int:
-        """A candidate and its finding; with ``stored_media`` its image is written as the crawl
-        would store it (below the evidence folder, named in ``raw['media_path']``)."""
+        """A candidate and its finding. ``raw`` is the platform's JSON and ``crawl`` what the
+        crawl parsed, stored as the crawler does (``{"platform": raw, "crawl": crawl}``); with
+        ``stored_media`` the image is written below the evidence folder and named in
+        ``crawl["media_path"]`` (relative to the evidence folder, so a copied case file keeps
+        working)."""
         seed = self._next_seed()
-        raw = dict(raw or {})
+        facts = dict(crawl or {})
         if stored_media:
-            media = draw_image(self.evidence / "media" / f"candidate-{seed}.png", seed)
-            raw["media_path"] = str(media)
+            name = f"media/candidate-{seed}.png"
+            draw_image(self.evidence / name, seed)
+            facts["media_path"] = name
         with self.store.session() as session:
             cand = Candidate(
                 platform_id=platform_id,
@@ -181,7 +186,7 @@ class CaseFeeder:
                 creator=creator,
                 tags=tags if tags is not None else ["anime", "lora"],
                 licence=licence if licence is not None else {"allow_commercial_use": ["Image"]},
-                raw=raw,
+                raw={"platform": dict(raw or {}), "crawl": facts},
                 first_seen=created_at,
                 last_seen=created_at,
                 run_id=run_id,
@@ -273,7 +278,7 @@ def sample(feeder: CaseFeeder, *, findings: int = 30) -> Sample:
                 creator=f"artist{i % 5}",
                 created_at=BASE_TIME + timedelta(days=i % 7, hours=i),
                 run_id=runs[(i % 7) // 3],
-                raw={"discovery": {"placement": "search", "rank": i + 1, "term": char.lower()}},
+                crawl={"discovery": {"placement": "search", "rank": i + 1, "term": char.lower()}},
             )
         )
     script = feeder.finding(
@@ -284,7 +289,11 @@ def sample(feeder: CaseFeeder, *, findings: int = 30) -> Sample:
         score=0.99,
         creator='<img src=x onerror=alert("creator")>',
         tags=["<b>bold</b>", "hero"],
-        raw={"trainedWords": ["<script>alert(1)</script>", "examplehero"], "placement": "home"},
+        raw={"modelVersions": [{"trainedWords": ["<script>alert(1)</script>"]}]},
+        crawl={
+            "trigger_words": ["<script>alert(1)</script>", "examplehero"],
+            "discovery": {"placement": "home", "rank": 1},
+        },
         reasons=[
             {"kind": "alias", "value": 1.0, "sentence": 'Title contains alias "hero"'},
             {
@@ -359,3 +368,47 @@ def seed_finding(
         session.add(finding)
         session.flush()
         return finding.id
+
+
+def candidate_from_crawl(
+    store: Store,
+    item: Any,
+    platform_id: int,
+    character_id: int,
+    *,
+    score: float = 0.95,
+    reasons: list[dict[str, Any]] | None = None,
+) -> int:
+    """Record a crawler item (``crawler.items.ImageCandidate``/``ModelCandidate``, e.g. parsed
+    from a sandbox listing) as the record pipeline stores it, with a finding; returns its id."""
+    from dataclasses import asdict
+
+    from crawler.pipelines.record import crawl_facts
+
+    with store.session() as session:
+        cand = Candidate(
+            platform_id=platform_id,
+            kind=CandidateKind(item.kind.value),
+            external_id=item.external_id,
+            page_url=item.page_url,
+            media_url=item.media_urls[0] if item.media_urls else None,
+            title=item.title or "",
+            creator=item.creator,
+            tags=list(item.tags),
+            licence=asdict(item.licence),
+            raw={"platform": dict(item.raw), "crawl": crawl_facts(item)},
+            first_seen=item.fetched_at,
+            last_seen=item.fetched_at,
+        )
+        session.add(cand)
+        session.flush()
+        row = Finding(
+            candidate_id=cand.id,
+            character_id=character_id,
+            score=score,
+            decision=Decision.FLAG,
+            reasons=reasons or [{"kind": "alias", "value": 1.0, "sentence": "title alias"}],
+        )
+        session.add(row)
+        session.flush()
+        return row.id

@@ -56,6 +56,7 @@ async def finding_page(request: Request) -> Response:
             "verifications": verifications,
             "can_allowlist": settings.config_path is not None and bool(view.creator),
             "notice_templates": [t.value for t in NoticeTemplate],
+            "reviewable": sorted(s.value for s in decisions.REVIEWABLE),
         },
     )
 

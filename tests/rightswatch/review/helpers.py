@@ -4,6 +4,20 @@ from __future__ import annotations
 
 import re
 
+WATCH_TOML = """\
+# the client's watch list
+[client]
+name = "Example Studio"
+
+[[characters]]
+name = "Hero"   # the main character
+aliases = { en = ["hero"] }
+
+[[characters]]
+name = "Villain"
+allowlist = ["licensed-artist"]
+"""
+
 
 def csrf_of(html: str) -> str:
     """The CSRF token a page's forms carry."""

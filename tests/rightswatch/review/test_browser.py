@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 import http.client
-import zipfile
+import subprocess
+import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +18,18 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import select
 
+from crawler.parsers import ParseContext
+from crawler.parsers.civitai import parse_models_page
 from evidence.models import CustodyEvent, Finding, FindingStatus
+from evidence.signing import generate_keypair
 from rightswatch.config import load_config
-from rightswatch.review import evidence_api
 from rightswatch.review.app import create_app
 from rightswatch.review.settings import ReviewSettings
-from tests.support.casefile import SCRIPT_TITLE, Sample
+from tests.rightswatch.review.helpers import WATCH_TOML
+from tests.support.casefile import SCRIPT_TITLE, Sample, candidate_from_crawl, seed_finding
 from tests.support.liveserver import serve_in_thread
+from tests.support.local_tsa import local_tsa
+from tests.support.pages import serve_pages
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "artifacts" / "review"
 CHROMIUM = "/usr/bin/chromium"
@@ -63,11 +70,6 @@ def page(browser: Browser, live: str) -> Iterator[Page]:
     tab.dialogs = dialogs  # type: ignore[attr-defined]
     yield tab
     context.close()
-
-
-@dataclasses.dataclass(frozen=True)
-class FakeSettings:
-    operator: str = "configured operator"
 
 
 def shot(page: Page, name: str) -> None:
@@ -148,6 +150,32 @@ def test_script_title_renders_inert(page: Page, fed: Sample) -> None:
     shot(page, "finding-script-title-overlay")
 
 
+def test_sandbox_model_with_script_title_renders_inert(
+    page: Page, sandbox_factory: Any, settings: ReviewSettings, fed: Sample
+) -> None:
+    """A model the sandbox serves with its ``script-title`` fault, parsed by the crawler's own
+    Civitai parser and recorded as the record pipeline does, shows as text and runs nothing."""
+    sandbox = sandbox_factory(items=40, faults="script-title=2")
+    url = f"{sandbox.url}/api/v1/models?limit=100"
+    ctx = ParseContext(
+        platform="civitai", base_url=sandbox.url, url=url, fetched_at=datetime.now(UTC)
+    )
+    models = parse_models_page(sandbox.get("/api/v1/models?limit=100").json(), ctx).items
+    hostile = [m for m in models if (m.title or "").startswith("<script>")]
+    assert hostile, "the sandbox served no script-titled model"
+    fid = candidate_from_crawl(
+        settings.store, hostile[0], fed.platforms["civitai"], fed.characters["Hero"]
+    )
+    page.goto(f"/findings/{fid}")
+    assert page.inner_text("#title") == hostile[0].title
+    assert page.locator("script").count() == 0
+    page.goto("/")
+    assert page.locator(f'a.finding-link[href="/findings/{fid}"]').inner_text() == hostile[0].title
+    page.wait_for_timeout(300)
+    assert page.dialogs == []  # type: ignore[attr-defined]
+    shot(page, "queue-sandbox-script-title")
+
+
 def test_request_without_csrf_token_is_refused(
     page: Page, fed: Sample, settings: ReviewSettings
 ) -> None:
@@ -184,36 +212,76 @@ def test_dot_dot_paths_are_refused(page: Page, live: str, settings: ReviewSettin
     shot(page, "path-refused")
 
 
-def test_export_downloads_a_zip(
-    page: Page, fed: Sample, settings: ReviewSettings, monkeypatch: pytest.MonkeyPatch
+@pytest.fixture
+def evidence_config(tmp_path: Path, settings: ReviewSettings) -> Iterator[tuple[Path, str]]:
+    """watch.toml with a working [evidence] section (local TSA, fresh key) and a page site."""
+    with local_tsa(tmp_path / "tsa") as tsa, serve_pages() as site:
+        keys = generate_keypair(tmp_path / "keys" / "operator.key", tmp_path / "keys" / "op.pub")
+        ca = tmp_path / "tsa-ca.pem"
+        ca.write_bytes(tsa.ca_pem)
+        path = tmp_path / "watch-evidence.toml"
+        path.write_text(
+            WATCH_TOML
+            + f"""
+[evidence]
+folder = "{settings.evidence_folder}"
+tsa_urls = ["{tsa.url}"]
+tsa_ca_files = ["{ca}"]
+signing_key = "{keys.private_path}"
+operator = "configured operator"
+timezone = "Asia/Shanghai"
+""",
+            encoding="utf-8",
+        )
+        yield path, site.url
+
+
+def test_capture_verify_notice_export_and_rightswatch_verify(
+    browser: Browser,
+    settings: ReviewSettings,
+    evidence_config: tuple[Path, str],
+    fed: Sample,
+    tmp_path: Path,
 ) -> None:
-    exported: list[str] = []
-
-    def export_bundle(store: Any, ids: list[int], destination: str, ev: Any) -> None:
-        exported.append(ev.operator)
-        with zipfile.ZipFile(destination, "w") as zf:
-            zf.writestr("VERIFY.md", f"bundle of findings {ids}")
-
-    real = evidence_api.resolve
-    fakes = {
-        evidence_api.EXPORT: export_bundle,
-        evidence_api.SETTINGS: lambda config: FakeSettings(),
-    }
-    monkeypatch.setattr(evidence_api, "resolve", lambda spec: fakes.get(spec) or real(spec))
-    Path(settings.evidence_root / "exports").mkdir(parents=True, exist_ok=True)
-    page.goto(f"/findings/{fed.top_finding}")
-    with page.expect_download() as info:
-        page.click("#export")
-    download = info.value
-    saved = ARTIFACTS / "export.zip"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    download.save_as(saved)
-    assert download.suggested_filename.startswith(f"finding-{fed.top_finding}-")
-    assert (
-        zipfile.ZipFile(saved).read("VERIFY.md")
-        == f"bundle of findings [{fed.top_finding}]".encode()
+    config_path, site_url = evidence_config
+    fid = seed_finding(settings.store, site_url, "e2e", tmp_path / "refs")
+    full = dataclasses.replace(settings, config=load_config(config_path), config_path=config_path)
+    with serve_in_thread(create_app(full)) as url:
+        context = browser.new_context(base_url=url, viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(90_000)
+        page = context.new_page()
+        page.goto(f"/findings/{fid}")
+        page.click("#capture")
+        page.wait_for_selector(".flash")
+        assert "sealed" in page.inner_text(".flash"), page.inner_text(".flash")
+        capture_cell = page.locator("#captures td.verify").first
+        assert capture_cell.inner_text().startswith("verified"), capture_cell.inner_text()
+        assert page.locator("#captures img.shot").first.evaluate("i => i.naturalWidth") > 0
+        shot(page, "finding-captured")
+        page.click("#confirm")
+        page.wait_for_selector("#status:text('confirmed')")
+        page.select_option("#notice-form select[name=template]", "dmca")
+        page.click("#notice")
+        page.wait_for_selector("#notices")
+        assert "Notice drafted (dmca)" in page.inner_text(".flash")
+        shot(page, "finding-noticed")
+        with page.expect_download() as info:
+            page.click("#export")
+        saved = tmp_path / "downloaded.zip"
+        info.value.save_as(saved)
+        context.close()
+    assert info.value.suggested_filename.startswith(f"finding-{fid}-")
+    checked = subprocess.run(
+        [sys.executable, "-m", "rightswatch", "verify", str(saved)],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
-    assert exported == ["Test Reviewer"]
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "VERIFIED" in checked.stdout
+    actors = {e.event: e.actor for e in _events(settings, fid)}
+    assert actors["decided"] == actors["exported"] == actors["sealed"] == "Test Reviewer"
+    assert actors["noticed"] == "Test Reviewer"
 
 
 def test_runs_page_and_sign_in(

@@ -1,14 +1,13 @@
 """Capture, export and notice are handed to the evidence package as the reviewer.
 
-The evidence operations are replaced by recording doubles here; the browser suite exercises
-the real ones end to end.
+The evidence operations are replaced by recording doubles here (to check what the dashboard
+hands over); the browser suite runs the real ones end to end.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from tests.support.casefile import Sample
 @dataclasses.dataclass(frozen=True)
 class FakeSettings:
     operator: str = "configured operator"
+    folder: Path = Path("elsewhere")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +46,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...]]]:
 
     def export_bundle(store: Any, ids: list[int], destination: str, settings: Any) -> None:
         seen.append(("export", (ids, settings.operator)))
+        assert Path(destination).parent == settings.folder / "exports"
         out = Path(destination)
         out.parent.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(out, "w") as zf:
@@ -59,13 +60,10 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...]]]:
         seen.append(("capture", (finding_id, settings.operator)))
         return FakeCapture()
 
-    fakes: dict[str, Callable[..., Any]] = {
-        evidence_api.SETTINGS: lambda config: FakeSettings(),
-        evidence_api.EXPORT: export_bundle,
-        evidence_api.NOTICE: draft_notice,
-        evidence_api.CAPTURE: capture_finding,
-    }
-    monkeypatch.setattr(evidence_api, "resolve", lambda spec: fakes[spec])
+    monkeypatch.setattr(evidence_api, "evidence_settings", lambda config: FakeSettings())
+    monkeypatch.setattr(evidence_api, "export_bundle", export_bundle)
+    monkeypatch.setattr(evidence_api, "draft_notice", draft_notice)
+    monkeypatch.setattr(evidence_api, "capture_finding", capture_finding)
     return seen
 
 

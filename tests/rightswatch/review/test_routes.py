@@ -9,9 +9,11 @@ from pathlib import Path
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from evidence import ledger
+from evidence.custody import GENESIS, chain_problems
 from evidence.models import CustodyEvent, Finding, FindingStatus
 from rightswatch.config import load_config
-from rightswatch.review import journal
+from rightswatch.crawling import plan_from_config
 from rightswatch.review.settings import ReviewSettings
 from tests.rightswatch.review.helpers import csrf_of
 from tests.support.casefile import Sample
@@ -111,9 +113,9 @@ def test_confirm_records_status_and_custody(
     assert [(e.event, e.actor, e.details["decision"]) for e in events] == [
         ("decided", "Test Reviewer", "confirmed")
     ]
-    assert events[0].prev_hash == journal.GENESIS
+    assert events[0].prev_hash == GENESIS
     with settings.store.session() as session:
-        assert journal.chain_intact(session, fed.top_finding)
+        assert not chain_problems(ledger.chain(session, finding_id=fed.top_finding), source="db")
 
 
 def test_dismiss_needs_a_reason(client: TestClient, fed: Sample, settings: ReviewSettings) -> None:
@@ -132,7 +134,7 @@ def test_dismiss_needs_a_reason(client: TestClient, fed: Sample, settings: Revie
     assert [e.details["decision"] for e in events] == ["dismissed", "confirmed"]
     assert events[1].prev_hash == events[0].entry_hash
     with settings.store.session() as session:
-        assert journal.chain_intact(session, fid)
+        assert not chain_problems(ledger.chain(session, finding_id=fid), source="db")
 
 
 def test_findings_past_review_refuse_decisions(
@@ -167,6 +169,9 @@ def test_allowlist_writes_watch_toml_keeping_comments(
     assert tomllib.loads(watch_toml.with_name("watch.toml.bak").read_text())["client"]
     status, _, reason = _status(settings, fid)
     assert status is FindingStatus.DISMISSED and "allowlist" in (reason or "")
+    # the crawl plan the next run hands the likeness engine carries the creator
+    plan = plan_from_config(load_config(watch_toml), "sqlite://")
+    assert '<img src=x onerror=alert("creator")>' in plan.match.allowlists["Hero"]
     assert _events(settings, fid)[-1].details["decision"] == "allowlisted"
 
 
