@@ -1,7 +1,9 @@
 """Evidence commands: ``capture``, ``keys init``, ``verify``, ``export``, ``notice``.
 
 Each is glue around one library call in the evidence package; settings come from the
-[evidence] section of watch.toml (see :func:`evidence_settings`).
+[evidence] section of watch.toml (see :func:`evidence_settings`). The heavy evidence modules
+(Playwright, reports) are imported inside the commands so ``rightswatch --help`` and every
+other command start fast.
 """
 
 from __future__ import annotations
@@ -9,19 +11,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from evidence.bundle import export_bundle
-from evidence.capture import CaptureOptions, CaptureResult
-from evidence.casefile import capture_findings, capture_page
 from evidence.models import NoticeTemplate
-from evidence.notice import draft_notice
 from evidence.settings import EvidenceSettings
 from evidence.signing import generate_keypair
-from evidence.verify import report_json, verify_bundle
 from rightswatch.commands.options import (
     config_option,
     database_option,
@@ -30,6 +28,9 @@ from rightswatch.commands.options import (
     open_store,
 )
 from rightswatch.config import EvidenceConfig, WatchConfig
+
+if TYPE_CHECKING:
+    from evidence.capture import CaptureResult
 
 
 def evidence_settings(config: WatchConfig) -> EvidenceSettings:
@@ -70,6 +71,9 @@ def capture(targets: tuple[str, ...], config_file: Path | None, database_url: st
     rightswatch capture 42 43
     rightswatch capture https://example.com/item/7
     """
+    from evidence.capture import CaptureOptions
+    from evidence.casefile import capture_findings, capture_page
+
     config = open_config(config_file)
     assert config is not None
     settings = evidence_settings(config)
@@ -127,6 +131,8 @@ def verify(bundle: Path, key_fingerprint: str | None, as_json: bool) -> None:
 
     rightswatch verify case.zip
     """
+    from evidence.verify import report_json, verify_bundle
+
     report = verify_bundle(bundle, trusted_key_fingerprint=key_fingerprint)
     if as_json:
         click.echo(report_json(report))
@@ -162,6 +168,8 @@ def export(
 
     rightswatch export 42 43 --out case.zip
     """
+    from evidence.bundle import export_bundle
+
     config = open_config(config_file)
     assert config is not None
     store = open_store(database_url, config)
@@ -201,6 +209,8 @@ def notice(
 
     rightswatch notice 42 --template dmca
     """
+    from evidence.notice import draft_notice
+
     config = open_config(config_file)
     assert config is not None
     store = open_store(database_url, config)

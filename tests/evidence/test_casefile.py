@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from evidence import ledger
 from evidence.capture import CaptureOptions, CaptureOutcome
-from evidence.casefile import capture_finding, recapture
+from evidence.casefile import capture_findings_async, recapture
 from evidence.custody import GENESIS, chain_problems
 from evidence.exceptions import NoticeError
 from evidence.models import Capture, CaptureKind, CaptureStatus, Finding, FindingStatus, Notice
@@ -38,10 +38,13 @@ def db(store: Store) -> Store:
     return store
 
 
-def test_capture_recheck_removal_custody_and_notice(db, settings, site, tmp_path):
+def test_capture_recheck_removal_custody_and_notice(db, settings, site, tmp_path, chromium):
     name = f"fox-{uuid.uuid4().hex[:8]}"  # the site is shared: one item per test run
     fid = seed_finding(db, site.url, name, tmp_path / "refs")
-    first = capture_finding(db, fid, settings, OPTIONS)
+    # the first capture shares the module's browser; the recheck launches its own (sync API)
+    first = chromium.run(
+        capture_findings_async(db, [fid], settings, OPTIONS, browser=chromium.browser)
+    )[0]
     assert first.outcome is CaptureOutcome.SEALED, first.message
     with pytest.raises(NoticeError, match="must confirm"):
         draft_notice(db, fid, "dmca", settings)
