@@ -6,6 +6,8 @@ The functions the monitoring run, the scheduler and the review app call:
     capture_findings(store, finding_ids, settings, options=None) -> list[CaptureResult]
     recapture(store, finding_id, settings, options=None) -> CaptureResult
     capture_page(store, url, settings, options=None) -> CaptureResult   (no finding)
+    record_decision(store, finding_id, status, reviewer=..., reason=None)  (review app)
+    record_verification(store, finding_ids, report, actor=...)
 
 Each capture gets a :class:`~evidence.models.Capture` row and custody events (captured, then
 sealed or failed; rechecked for follow-ups). Follow-up captures link to the earlier ones.
@@ -14,19 +16,21 @@ sealed or failed; rechecked for follow-ups). Follow-up captures link to the earl
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Browser
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from evidence import ledger
 from evidence.capture import CaptureJob, CaptureOptions, CaptureOutcome, CaptureResult, capture
 from evidence.capture.browser import launch_browser
 from evidence.custody import CustodyAction
-from evidence.exceptions import NotFound
+from evidence.exceptions import DecisionError, NotFound, SlotTaken
 from evidence.models import (
     Capture,
     CaptureKind,
@@ -37,6 +41,7 @@ from evidence.models import (
 from evidence.seal import SealConfig
 from evidence.settings import EvidenceSettings
 from evidence.store import Store
+from evidence.verify import VerifyReport
 
 STATUS_OF = {
     CaptureOutcome.SEALED: CaptureStatus.SEALED,
@@ -50,9 +55,34 @@ def default_options(settings: EvidenceSettings) -> CaptureOptions:
 
 
 def _plan(
-    store: Store, finding_id: int, settings: EvidenceSettings, options: CaptureOptions
-) -> tuple[CaptureJob, int, int | None, bool]:
-    """The job for a finding, the new Capture row id, the previous capture id, follow-up?"""
+    store: Store,
+    finding_id: int,
+    settings: EvidenceSettings,
+    options: CaptureOptions,
+    sealing: SealConfig,
+    key: str | None = None,
+) -> tuple[CaptureJob, int]:
+    """The job for a finding and the id of its new (pending) Capture row.
+
+    ``key`` is the capture's idempotency key; a key already in the case file raises
+    :class:`SlotTaken` before anything is captured.
+    """
+    try:
+        return _plan_row(store, finding_id, settings, options, sealing, key)
+    except IntegrityError as exc:
+        if key is None:
+            raise
+        raise SlotTaken(key) from exc
+
+
+def _plan_row(
+    store: Store,
+    finding_id: int,
+    settings: EvidenceSettings,
+    options: CaptureOptions,
+    sealing: SealConfig,
+    key: str | None,
+) -> tuple[CaptureJob, int]:
     with store.session() as session:
         finding = session.get(Finding, finding_id)
         if finding is None:
@@ -84,6 +114,7 @@ def _plan(
             url=candidate.page_url,
             kind=CaptureKind.RECHECK if follow_up else CaptureKind.INITIAL,
             status=CaptureStatus.PENDING,
+            idempotency_key=key,
         )
         session.add(row)
         session.flush()
@@ -98,11 +129,11 @@ def _plan(
             url=candidate.page_url,
             root=settings.captures_dir,
             options=replace(options, media_urls=options.media_urls or media, follow_up=follow_up),
-            sealing=settings.sealing(),
+            sealing=sealing,
             subject=subject,
             earlier=earlier,
         )
-        return job, row.id, row.previous_id, follow_up
+        return job, row.id
 
 
 def _record(
@@ -156,11 +187,15 @@ async def _capture_many(
     settings: EvidenceSettings,
     options: CaptureOptions,
     browser: Browser | None,
+    keys: Mapping[int, str] | None = None,
 ) -> list[CaptureResult]:
+    sealing = settings.sealing()  # a missing key or CA fails before anything is recorded
+
     async def run(browser: Browser) -> list[CaptureResult]:
         results = []
         for finding_id in finding_ids:
-            job, row_id, _previous, _follow = _plan(store, finding_id, settings, options)
+            key = keys.get(finding_id) if keys else None
+            job, row_id = _plan(store, finding_id, settings, options, sealing, key)
             result = await capture(browser, job)
             _record(store, row_id, finding_id, result, options.operator)
             results.append(result)
@@ -177,10 +212,15 @@ def capture_findings(
     finding_ids: Sequence[int],
     settings: EvidenceSettings,
     options: CaptureOptions | None = None,
+    keys: Mapping[int, str] | None = None,
 ) -> list[CaptureResult]:
-    """Capture (or re-capture) each finding's page with one shared browser."""
+    """Capture (or re-capture) each finding's page with one shared browser.
+
+    ``keys`` maps a finding id to an idempotency key stored on its capture row (unique in the
+    case file: a second capture with the same key raises :class:`SlotTaken`).
+    """
     opts = options or default_options(settings)
-    return asyncio.run(_capture_many(store, finding_ids, settings, opts, None))
+    return asyncio.run(_capture_many(store, finding_ids, settings, opts, None, keys))
 
 
 async def capture_findings_async(
@@ -189,10 +229,11 @@ async def capture_findings_async(
     settings: EvidenceSettings,
     options: CaptureOptions | None = None,
     browser: Browser | None = None,
+    keys: Mapping[int, str] | None = None,
 ) -> list[CaptureResult]:
     """As :func:`capture_findings`, inside a running event loop (optionally a given browser)."""
     opts = options or default_options(settings)
-    return await _capture_many(store, finding_ids, settings, opts, browser)
+    return await _capture_many(store, finding_ids, settings, opts, browser, keys)
 
 
 def capture_finding(
@@ -224,6 +265,7 @@ def capture_page(
 ) -> CaptureResult:
     """Capture a bare URL (no finding); recorded as a manual capture with its own chain."""
     opts = options or default_options(settings)
+    sealing = sealing or settings.sealing()
     with store.session() as session:
         row = Capture(url=url, kind=CaptureKind.MANUAL, status=CaptureStatus.PENDING)
         session.add(row)
@@ -233,7 +275,7 @@ def capture_page(
         url=url,
         root=settings.captures_dir,
         options=opts,
-        sealing=sealing or settings.sealing(),
+        sealing=sealing,
         subject={"capture": row_id},
     )
 
@@ -244,3 +286,57 @@ def capture_page(
     result = asyncio.run(main())
     _record(store, row_id, None, result, opts.operator)
     return result
+
+
+DECIDABLE = frozenset(
+    {FindingStatus.CONFIRMED, FindingStatus.DISMISSED, FindingStatus.NEW, FindingStatus.PERSISTING}
+)
+
+
+def record_decision(
+    store: Store,
+    finding_id: int,
+    status: FindingStatus,
+    *,
+    reviewer: str,
+    reason: str | None = None,
+) -> None:
+    """A person's decision on a finding (the review app's confirm/dismiss), with custody."""
+    if status not in DECIDABLE:
+        raise DecisionError(
+            f"finding {finding_id}: {status.value} is set by notices and rechecks, not by review"
+        )
+    with store.session() as session:
+        finding = session.get(Finding, finding_id)
+        if finding is None:
+            raise NotFound("finding", finding_id)
+        previous = finding.status
+        finding.status = status
+        finding.reviewer = reviewer
+        finding.status_reason = reason
+        ledger.record(
+            session,
+            CustodyAction.DECIDED,
+            actor=reviewer,
+            finding_id=finding_id,
+            details={"from": previous.value, "to": status.value, "reason": reason},
+        )
+
+
+def record_verification(
+    store: Store, finding_ids: Sequence[int], report: VerifyReport, *, actor: str
+) -> None:
+    """Note in each finding's custody chain that a bundle was verified, and the outcome."""
+    details = {
+        "source": Path(report.source).name,
+        "ok": report.ok,
+        "checks": len(report.checks),
+        "problems": [f"{c.name}: {c.file}" for c in report.problems][:50],
+    }
+    with store.session() as session:
+        for finding_id in finding_ids:
+            if session.get(Finding, finding_id) is None:
+                raise NotFound("finding", finding_id)
+            ledger.record(
+                session, CustodyAction.VERIFIED, actor=actor, finding_id=finding_id, details=details
+            )

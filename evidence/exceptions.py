@@ -5,7 +5,8 @@
     │   ├── DatabaseUnavailable    the URL cannot be reached or opened
     │   ├── MigrationError         the schema could not be brought up to date
     │   ├── LeaseHeld              another live process holds a named lease
-    │   └── NotFound               a row asked for by id does not exist
+    │   ├── NotFound               a row asked for by id does not exist
+    │   └── SlotTaken              a capture with this idempotency key is already recorded
     ├── SealError                  a directory could not be sealed (fail closed)
     │   ├── TimestampError         a TSA could not be reached or its token did not verify
     │   └── SigningError           the signing key is missing, unreadable or invalid
@@ -14,7 +15,8 @@
     ├── BundleError                an export bundle could not be written or opened
     ├── VerificationError          verification could not run (failed checks are reported)
     ├── ReportError                the court report could not be rendered
-    └── NoticeError                a notice could not be drafted (e.g. finding not confirmed)
+    ├── NoticeError                a notice could not be drafted (e.g. finding not confirmed)
+    └── DecisionError              a review decision that review may not make
 
 Every error carries the context a user needs to act: the URL, file or row id.
 """
@@ -48,6 +50,14 @@ class MigrationError(StoreError):
         self.url = url
         self.reason = reason
         super().__init__(f"cannot upgrade database {url}: {reason}")
+
+
+class SlotTaken(StoreError):
+    """A capture row with this idempotency key already exists (one per finding and slot)."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(f"capture slot {key!r} is already taken by another capture")
 
 
 class NotFound(StoreError):
@@ -93,6 +103,10 @@ class ReportError(EvidenceError):
 
 class NoticeError(EvidenceError):
     """A notice could not be drafted."""
+
+
+class DecisionError(EvidenceError):
+    """A review decision that is not review's to make (e.g. setting 'noticed' by hand)."""
 
 
 class LeaseHeld(StoreError):

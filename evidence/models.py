@@ -305,6 +305,7 @@ class Capture(Base):
     """One capture of a page: sealed evidence, or a failure with its reason."""
 
     __tablename__ = "capture"
+    __table_args__ = (Index("ix_capture_idempotency_key", "idempotency_key", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     finding_id: Mapped[int | None] = mapped_column(
@@ -326,6 +327,8 @@ class Capture(Base):
     timestamps: Mapped[list[Any]] = mapped_column(default=list)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # unique when set: one capture per finding and time slot across workers (see 0003)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), default=None)
 
     finding: Mapped[Finding | None] = relationship(back_populates="captures")
 

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from sandbox.app import ServeOptions, serve
+from sandbox.client import write_client
 from sandbox.errors import SandboxError
 
 
@@ -31,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
         default=Path(".sandbox-state"),
         help="TSA certificates and media cache (default ./.sandbox-state)",
     )
+    client = commands.add_parser("client", help="write the demo client's references and watch.toml")
+    client.add_argument("--url", required=True, help="base URL of a running sandbox")
+    client.add_argument("--out", type=Path, required=True, help="output folder")
     return parser
 
 
@@ -48,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
                     state_dir=args.state_dir,
                 )
             )
+        else:
+            written = write_client(args.url, args.out)
+            sys.stdout.write(f"wrote {len(written)} files under {args.out}\n")
     except SandboxError as exc:
         sys.stderr.write(f"sandbox: {exc}\n")
         return 2

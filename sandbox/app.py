@@ -15,11 +15,16 @@ from pathlib import Path
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from sandbox.errors import SandboxError
+from sandbox import civitai, gallery, huggingface, pages
+from sandbox.errors import ContentError, SandboxError
+from sandbox.faults import FaultMiddleware, parse_fault_spec
+from sandbox.media import MediaStore
+from sandbox.site import Site, base_url, json_response
 from sandbox.tsa import TimestampAuthority, load_or_create
+from sandbox.world import build_world
 
 TSA_QUERY = "application/timestamp-query"
 TSA_REPLY = "application/timestamp-reply"
@@ -63,12 +68,71 @@ def tsa_routes(tsa: TimestampAuthority) -> list[BaseRoute]:
     ]
 
 
-def build_app(options: ServeOptions, base_url: str) -> Starlette:
+def admin_routes(site: Site, options: ServeOptions) -> list[BaseRoute]:
+    """``/sandbox/truth.json``, ``/sandbox/info.json`` and the takedown switch."""
+
+    async def truth(request: Request) -> Response:
+        return json_response(site.world.truth(base_url(request)))
+
+    async def info(request: Request) -> Response:
+        return json_response(
+            {
+                "seed": options.seed,
+                "items": options.items,
+                "faults": options.faults,
+                "tsa": f"{base_url(request)}/tsa",
+                "gallery": f"{base_url(request)}/gallery/",
+            }
+        )
+
+    async def remove(request: Request) -> Response:
+        kind, external_id = request.path_params["kind"], request.path_params["id"]
+        try:
+            item = site.world.remove(kind, external_id)
+        except ContentError as exc:
+            return json_response({"error": str(exc)}, 404)
+        return json_response(
+            {"removed": {"kind": kind, "platform": item.platform.value, "external_id": external_id}}
+        )
+
+    async def index(request: Request) -> Response:
+        links = "".join(
+            f"<li><a href='{path}'>{label}</a></li>"
+            for path, label in (
+                ("/api/v1/models", "Civitai-shaped API"),
+                ("/api/models?filter=lora", "Hugging-Face-shaped API"),
+                ("/gallery/", "JavaScript gallery"),
+                ("/sandbox/truth.json", "ground truth"),
+                ("/tsa/ca.pem", "test TSA root (untrusted)"),
+            )
+        )
+        page = f"<!DOCTYPE html><title>rightswatch sandbox</title><h1>sandbox</h1><ul>{links}</ul>"
+        return HTMLResponse(page)
+
+    return [
+        Route("/", index),
+        Route("/sandbox/truth.json", truth),
+        Route("/sandbox/info.json", info),
+        Route("/sandbox/admin/remove/{kind}/{id:path}", remove, methods=["POST"]),
+    ]
+
+
+def build_app(options: ServeOptions) -> Starlette:
     """Assemble every platform, the TSA and the admin endpoints into one application."""
+    plan = parse_fault_spec(options.faults)
     tsa = load_or_create(options.state_dir)
-    routes: list[BaseRoute] = [*tsa_routes(tsa)]
+    world = build_world(options.seed, options.items, plan.content)
+    site = Site(world, MediaStore(world, options.state_dir))
+    routes: list[BaseRoute] = [
+        *tsa_routes(tsa),
+        *admin_routes(site, options),
+        *civitai.routes(site),
+        *gallery.routes(site),
+        *pages.routes(site),
+        *huggingface.routes(site),  # last: its /{user}/{repo} pages catch two-segment paths
+    ]
     app = Starlette(routes=routes)
-    app.state.base_url = base_url
+    app.add_middleware(FaultMiddleware, plan=plan, seed=options.seed)
     return app
 
 
@@ -102,9 +166,8 @@ def serve(options: ServeOptions) -> None:
     sock = bind(options.host, options.port)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
-    base_url = f"http://{shown}:{port}"
-    app = build_app(options, base_url)
-    sys.stdout.write(base_url + "\n")
+    app = build_app(options)
+    sys.stdout.write(f"http://{shown}:{port}\n")
     sys.stdout.flush()
     config = uvicorn.Config(
         app,

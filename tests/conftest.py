@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from evidence.models import Base
 from evidence.store import Store
 
-pytest_plugins = ["tests.support.sandbox"]
+pytest_plugins = ["tests.support.sandbox", "tests.support.postgres", "tests.support.workers"]
 
 POSTGRES_ENV = "RIGHTSWATCH_TEST_POSTGRES_URL"
 

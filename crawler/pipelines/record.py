@@ -10,16 +10,23 @@
 - A :class:`CrawlFailure` never becomes content: with an id it is stored as a candidate in
   state blocked/failed with its reason (unless content is already stored for that id); every
   failure is also listed in the run's stats with its URL and reason.
+
+Several crawls may write to one case file at once (distributed shards on PostgreSQL): a known
+candidate is read with ``SELECT ... FOR UPDATE``, so writers of the same item take turns, and a
+transaction that loses the race to insert the same platform, candidate or finding (a unique
+key violation) is run again, then finds the row the other writer committed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from scrapy.crawler import Crawler
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crawler.items import Candidate, CrawlFailure, FailureStatus, ImageCandidate, ModelCandidate
@@ -30,6 +37,8 @@ from evidence.models import CandidateState, Character, Decision, Finding, Platfo
 from evidence.store import Store
 
 MAX_LISTED_FAILURES = 1000
+RACE_ATTEMPTS = 3  # a transaction that lost an insert race to another writer is run again
+T = TypeVar("T")
 
 
 def crawl_facts(item: Candidate) -> dict[str, Any]:
@@ -54,6 +63,7 @@ def crawl_facts(item: Candidate) -> dict[str, Any]:
     if isinstance(item, ModelCandidate):
         facts.update(
             trigger_words=list(item.trigger_words),
+            instance_prompt=item.instance_prompt,
             version_ids=list(item.version_ids),
             base_model=item.base_model,
             files=[asdict(f) for f in item.files],
@@ -95,10 +105,22 @@ class RecordPipeline:
         value = self.crawler.settings.get("RW_RUN_ID")
         return int(value) if value not in (None, "", "adhoc") else None
 
+    def _write(self, work: Callable[[Session], T]) -> T:
+        """``work`` in one transaction, again when a concurrent writer inserted a key first."""
+        for attempt in range(1, RACE_ATTEMPTS + 1):
+            try:
+                with self.store.session() as session:
+                    return work(session)
+            except IntegrityError:
+                if attempt == RACE_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+
     def open_spider(self) -> None:
         spider = self.crawler.spider
         target = spider.target  # type: ignore[union-attr]
-        with self.store.session() as session:
+
+        def platform(session: Session) -> None:
             row = session.scalar(select(Platform).where(Platform.name == target.name))
             if row is None:
                 row = Platform(name=target.name, kind=target.kind, base_url=target.base)
@@ -106,6 +128,8 @@ class RecordPipeline:
                 session.flush()
             self.platform_id = row.id
             self.characters = {c.name: c.id for c in session.scalars(select(Character))}
+
+        self._write(platform)
         directory = self.crawler.settings.get("RW_WARC_DIR")
         run = str(self.crawler.settings.get("RW_RUN_ID") or "adhoc")
         self.warc_file = str(warc_path(directory, run, spider.name)) if directory else None  # type: ignore[union-attr]
@@ -123,8 +147,7 @@ class RecordPipeline:
             return item
         if item.media_error:
             self._list(item.media_urls[0], FailureStatus.FAILED, f"media: {item.media_error}", item)
-        with self.store.session() as session:
-            outcome = self._candidate(session, item)
+        outcome = self._write(lambda session: self._candidate(session, item))
         stats.inc_value(f"rightswatch/candidates_{outcome}")
         return item
 
@@ -151,7 +174,9 @@ class RecordPipeline:
             else CandidateState.FAILED
         )
         now = datetime.now(UTC)
-        with self.store.session() as session:
+
+        def record(session: Session) -> None:
+            assert item.kind is not None and item.external_id is not None
             row = self._find(session, item.kind.value, item.external_id)
             if row is None:
                 session.add(
@@ -172,13 +197,17 @@ class RecordPipeline:
             elif row.state in (CandidateState.BLOCKED, CandidateState.FAILED):
                 row.state, row.state_reason, row.last_seen = state, item.reason, now
 
+        self._write(record)
+
     def _find(self, session: Session, kind: str, external_id: str) -> CandidateRow | None:
         return session.scalar(
-            select(CandidateRow).where(
+            select(CandidateRow)
+            .where(
                 CandidateRow.platform_id == self.platform_id,
                 CandidateRow.kind == kind,
                 CandidateRow.external_id == external_id,
             )
+            .with_for_update()
         )
 
     def _candidate(self, session: Session, item: Candidate) -> str:

@@ -1,0 +1,270 @@
+"""Hugging-Face-shaped Hub API, file resolver and repo pages (platforms research §2).
+
+- ``GET /api/models?search=&author=&filter=&sort=&direction=&limit=&full=``: a JSON array,
+  paginated with a GitHub-style ``Link: <...>; rel="next"`` header (repeated ``filter`` values
+  are ANDed).
+- ``GET /api/models/{user}/{repo}[/revision/{rev}]``: repo info with ``siblings``,
+  ``cardData`` (``instance_prompt``, ``base_model``, ``license``), ``sha``; ``?blobs=true``
+  adds sizes, ``blobId`` and ``lfs.sha256``.
+- ``GET|HEAD /{user}/{repo}/resolve/{rev}/{path}``: the file, with ``X-Repo-Commit``,
+  ``ETag``, and for LFS files ``X-Linked-Etag``/``X-Linked-Size``; ``Range`` gives 206/416.
+- ``GET /{user}/{repo}``: the model page (server-rendered, as on the real Hub).
+
+A taken-down repo is ``disabled``: the API still answers with ``"disabled": true`` and no
+files, the resolver and the page answer 403 and 410 (a sandbox choice; the research notes do
+not record the real bodies).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from sandbox.civitai_json import iso
+from sandbox.site import Site, base_url, byte_response, json_response, query_without
+from sandbox.world import Model, Platform
+
+BASE_REPOS = {
+    "SD 1.5": "runwayml/stable-diffusion-v1-5",
+    "SDXL 1.0": "stabilityai/stable-diffusion-xl-base-1.0",
+    "Pony": "stabilityai/stable-diffusion-xl-base-1.0",
+    "Illustrious": "stabilityai/stable-diffusion-xl-base-1.0",
+}
+GITATTRIBUTES = (
+    b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n"
+    b"*.png filter=lfs diff=lfs merge=lfs -text\n"
+)
+MAX_LIMIT = 1000
+
+
+def repo_sha(model: Model) -> str:
+    return hashlib.sha1(
+        f"sandbox-commit-{model.external_id}".encode(), usedforsecurity=False
+    ).hexdigest()
+
+
+def git_blob_id(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\x00" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def card_data(model: Model) -> dict[str, Any]:
+    return {
+        "license": "openrail++",
+        "base_model": BASE_REPOS.get(model.base_model, BASE_REPOS["SD 1.5"]),
+        "instance_prompt": model.naming.trigger,
+        "tags": ["text-to-image", "lora", "diffusers", "template:sd-lora", *model.naming.tags],
+        "widget": [{"text": model.naming.trigger}],
+    }
+
+
+def readme(model: Model) -> bytes:
+    card = card_data(model)
+    lines = ["---", f"license: {card['license']}", f"base_model: {card['base_model']}"]
+    lines.append(f"instance_prompt: {card['instance_prompt']}")
+    lines.append("tags:")
+    lines.extend(f"- {tag}" for tag in card["tags"])
+    lines += ["---", "", f"# {model.title}", "", f"Trigger word: `{model.naming.trigger}`", ""]
+    lines.append(f"LoRA trained on {model.base_model} by {model.creator}.")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def model_tags(model: Model) -> list[str]:
+    base = BASE_REPOS.get(model.base_model, BASE_REPOS["SD 1.5"])
+    return [
+        "diffusers",
+        "lora",
+        "text-to-image",
+        "template:sd-lora",
+        *model.naming.tags,
+        f"base_model:adapter:{base}",
+        "license:openrail++",
+        "region:us",
+    ]
+
+
+def _lfs_pointer(sha256: str, size: int) -> bytes:
+    return (
+        f"version https://git-lfs.github.com/spec/v1\noid sha256:{sha256}\nsize {size}\n".encode()
+    )
+
+
+def list_item(model: Model, full: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "_id": hashlib.md5(model.external_id.encode(), usedforsecurity=False).hexdigest()[:24],
+        "id": model.external_id,
+        "modelId": model.external_id,
+        "likes": model.likes,
+        "trendingScore": model.likes // 50,
+        "private": False,
+        "downloads": model.downloads,
+        "tags": model_tags(model),
+        "pipeline_tag": "text-to-image",
+        "library_name": "diffusers",
+        "createdAt": iso(model.created),
+    }
+    if full:
+        data.update(
+            {
+                "author": model.creator,
+                "sha": repo_sha(model),
+                "lastModified": iso(model.created),
+                "gated": False,
+                "disabled": False,
+                "siblings": [{"rfilename": name} for name in _files(model)],
+            }
+        )
+    return data
+
+
+def _files(model: Model) -> list[str]:
+    return [".gitattributes", "README.md", model.filename]
+
+
+def routes(site: Site) -> list[BaseRoute]:
+    world, media = site.world, site.media
+
+    def live(model: Model | None) -> bool:
+        return model is not None and not world.is_removed(model)
+
+    def repo(request: Request) -> Model | None:
+        repo_id = f"{request.path_params['user']}/{request.path_params['name']}"
+        return world.model(repo_id, Platform.HUGGINGFACE)
+
+    def not_found() -> Response:
+        return json_response(
+            {"error": "Repository not found"}, 404, headers={"X-Error-Code": "RepoNotFound"}
+        )
+
+    async def search(request: Request) -> Response:
+        params = request.query_params
+        found = [m for m in world.models_on(Platform.HUGGINGFACE) if live(m)]
+        if needle := params.get("search", "").casefold():
+            found = [m for m in found if needle in m.external_id.casefold()]
+        if author := params.get("author"):
+            found = [m for m in found if m.creator == author]
+        for wanted in params.getlist("filter"):
+            found = [m for m in found if wanted in model_tags(m)]
+        sort = params.get("sort", "")
+        keys = {"downloads": "downloads", "likes": "likes", "createdAt": "created"}
+        if sort in keys:
+            found.sort(
+                key=lambda m: getattr(m, keys[sort]), reverse=params.get("direction") == "-1"
+            )
+        try:
+            limit = min(MAX_LIMIT, max(1, int(params.get("limit", MAX_LIMIT))))
+            start = int(base64.urlsafe_b64decode(params.get("cursor", "MA==")).decode())
+        except ValueError:
+            return json_response({"error": "Invalid limit or cursor"}, 400)
+        chunk = found[start : start + limit]
+        full = params.get("full", "").lower() == "true"
+        headers = {}
+        if start + limit < len(found):
+            cursor = base64.urlsafe_b64encode(str(start + limit).encode()).decode()
+            query = urlencode([*query_without(request, "cursor"), ("cursor", cursor)])
+            headers["Link"] = f'<{base_url(request)}/api/models?{query}>; rel="next"'
+        return json_response([list_item(m, full) for m in chunk], headers=headers)
+
+    def info(model: Model, blobs: bool) -> dict[str, Any]:
+        data = list_item(model, full=True)
+        data["cardData"] = card_data(model)
+        data["spaces"] = []
+        if world.is_removed(model):
+            data.update({"disabled": True, "siblings": []})
+            return data
+        siblings: list[dict[str, Any]] = []
+        for name in _files(model):
+            entry: dict[str, Any] = {"rfilename": name}
+            if blobs:
+                content = _content(model, name)
+                if name.endswith(".safetensors"):
+                    sha256 = hashlib.sha256(content).hexdigest()
+                    pointer = _lfs_pointer(sha256, len(content))
+                    entry["blobId"] = git_blob_id(pointer)
+                    entry["lfs"] = {
+                        "sha256": sha256,
+                        "size": len(content),
+                        "pointerSize": len(pointer),
+                    }
+                else:
+                    entry["blobId"] = git_blob_id(content)
+                entry["size"] = len(content)
+            siblings.append(entry)
+        data["siblings"] = siblings
+        return data
+
+    def _content(model: Model, name: str) -> bytes:
+        if name == "README.md":
+            return readme(model)
+        if name == ".gitattributes":
+            return GITATTRIBUTES
+        return media.lora_bytes(model)
+
+    async def repo_info(request: Request) -> Response:
+        model = repo(request)
+        revision = request.path_params.get("rev", "main")
+        if model is None or revision not in ("main", repo_sha(model)):
+            return not_found()
+        blobs = request.query_params.get("blobs", "").lower() == "true"
+        return json_response(await run_in_threadpool(info, model, blobs))
+
+    async def resolve(request: Request) -> Response:
+        model = repo(request)
+        name = request.path_params["path"]
+        if model is None or request.path_params["rev"] not in ("main", repo_sha(model)):
+            return not_found()
+        if world.is_removed(model):
+            return json_response({"error": "Access to this resource is disabled."}, 403)
+        if name not in _files(model):
+            return json_response(
+                {"error": "Entry not found"}, 404, headers={"X-Error-Code": "EntryNotFound"}
+            )
+        content = await run_in_threadpool(_content, model, name)
+        headers = {"X-Repo-Commit": repo_sha(model), "ETag": f'"{git_blob_id(content)}"'}
+        kind = "text/plain; charset=utf-8"
+        if name.endswith(".safetensors"):
+            sha256 = hashlib.sha256(content).hexdigest()
+            headers.update({"X-Linked-Etag": f'"{sha256}"', "X-Linked-Size": str(len(content))})
+            headers["ETag"] = f'"{sha256}"'
+            headers["Content-Disposition"] = f'attachment; filename="{name}"'
+            kind = "application/octet-stream"
+        return byte_response(request, content, kind, headers)
+
+    async def page(request: Request) -> Response:
+        model = repo(request)
+        if model is None:
+            return HTMLResponse("<!DOCTYPE html><title>404</title><h1>404</h1>", 404)
+        title = html.escape(model.external_id)
+        if world.is_removed(model):
+            body = f"<h1>{title}</h1><p class='disabled'>This repository has been disabled.</p>"
+            return HTMLResponse(f"<!DOCTYPE html><title>{title}</title>{body}", 410)
+        card = html.escape(readme(model).decode("utf-8"))
+        files = "".join(
+            f"<li><a href='/{title}/resolve/main/{html.escape(n)}'>{html.escape(n)}</a></li>"
+            for n in _files(model)
+        )
+        tags = "".join(f"<span class='tag'>{html.escape(t)}</span> " for t in model_tags(model))
+        body = (
+            f"<header><h1 class='repo-id'>{title}</h1><div class='tags'>{tags}</div></header>"
+            f"<section class='model-card'><pre>{card}</pre></section>"
+            f"<section class='files'><h2>Files</h2><ul>{files}</ul></section>"
+        )
+        return HTMLResponse(
+            f"<!DOCTYPE html><html><head><title>{title} · Hugging Face</title>"
+            f"</head><body>{body}</body></html>"
+        )
+
+    return [
+        Route("/api/models", search),
+        Route("/api/models/{user}/{name}", repo_info),
+        Route("/api/models/{user}/{name}/revision/{rev}", repo_info),
+        Route("/{user}/{name}/resolve/{rev}/{path:path}", resolve, methods=["GET", "HEAD"]),
+        Route("/{user}/{name}", page),
+    ]
