@@ -18,6 +18,7 @@ import io
 import random
 import sys
 import time
+import zlib
 from collections import defaultdict
 
 import imagehash
@@ -95,7 +96,7 @@ def main() -> None:
         dists = []
         for i, n in enumerate(names):
             for rep in range(args.repeats):
-                rng = random.Random(hash((name_t, i, rep)) & 0xFFFFFFFF)
+                rng = random.Random(zlib.crc32(f"{name_t}/{i}/{rep}".encode()))
                 data = encode(fn(draw_character(i), rng), "JPEG", 90)
                 verdicts = engine.judge(CandidateEvidence(images=(data,)))
                 judged += 1

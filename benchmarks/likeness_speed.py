@@ -213,12 +213,19 @@ def main() -> None:
     parser.add_argument("--references", type=int, default=10_000)
     parser.add_argument("--pairs", type=int, default=30)
     parser.add_argument("--files", type=int, default=120)
+    parser.add_argument(
+        "--only", action="append", choices=["hashing", "search", "local", "scan"], help="repeatable"
+    )
     args = parser.parse_args()
     limit_threads(1)
-    hashing(args.images)
-    search(args.candidates, args.references)
-    local_stage(args.pairs)
-    scan(args.files)
+    sections = {
+        "hashing": lambda: hashing(args.images),
+        "search": lambda: search(args.candidates, args.references),
+        "local": lambda: local_stage(args.pairs),
+        "scan": lambda: scan(args.files),
+    }
+    for name in args.only or list(sections):
+        sections[name]()
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ so a positive never lands on another character.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from matching.decode import decode_image
 from matching.exceptions import ProfileError
@@ -48,8 +48,6 @@ class CandidateEvidence:
     """Civitai ``trainedWords``."""
     instance_prompt: str = ""
     """Hugging Face DreamBooth ``instance_prompt``."""
-    extra: Mapping[str, str] = field(default_factory=dict)
-    """Free-form notes kept with the evidence; not matched."""
 
     def text_fields(self) -> list[tuple[TextField, str]]:
         """Every (field, text) pair to search for aliases."""

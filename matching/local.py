@@ -177,6 +177,7 @@ def _grey3(rgb: U8Array) -> U8Array:
 
 
 CHROMA_SIDE = 24
+TAIL_PERCENTILE = 85
 COLOURFUL = 12.0
 
 
@@ -184,7 +185,8 @@ def hue_difference(
     cand: U8Array, ref: U8Array, box: npt.NDArray[np.bool_] | None = None
 ) -> float | None:
     """Hue difference (degrees, Lab a*b* angle) between the regions, over cells coloured in both:
-    the larger of the median and half the 90th percentile.
+    the larger of the median and half the 85th percentile (so an overlay or sticker over less
+    than ~15 % of the coloured area is tolerated, a repainted body is not).
 
     Coarse cells tolerate small misregistration; hue ignores saturation and brightness edits.
     None when too few cells carry colour in both (a greyscale copy, a grey reference).
@@ -207,7 +209,7 @@ def hue_difference(
     angle_r = np.arctan2(ab_r[coloured, 1], ab_r[coloured, 0])
     diff = np.degrees(np.abs(np.angle(np.exp(1j * (angle_c - angle_r)))))
     # A copy shifts few cells; a look-alike repaints a part (its body): the tail shows it.
-    return float(max(np.median(diff), np.percentile(diff, 90) / 2))
+    return float(max(np.median(diff), np.percentile(diff, TAIL_PERCENTILE) / 2))
 
 
 def _placement(

@@ -41,7 +41,7 @@ from rightswatch.errors import LibraryError
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 MODEL_SUFFIXES = frozenset({".safetensors"})
 VERSION_TAG = f"matching-{FINGERPRINT_VERSION}"
-INLINE_SCAN_LIMIT = 16
+POOL_FROM = 200
 
 
 def fingerprint_file(path: Path, character: str, data: bytes | None = None) -> dict[str, Any]:
@@ -214,9 +214,14 @@ def scan_files(
     *,
     workers: int = 0,
 ) -> Iterator[ScanResult]:
-    """Judge every file, in order; ``workers`` > 1 spreads the work over processes."""
-    count = workers or min(2, os.cpu_count() or 1)
-    if count <= 1 or len(files) <= INLINE_SCAN_LIMIT:
+    """Judge every file, in order; ``workers`` > 1 spreads the work over processes.
+
+    ``workers=0`` chooses: one process below ``POOL_FROM`` files (starting a worker imports
+    OpenCV, faiss and the engine again, which costs more than it saves on small scans), else up
+    to two.
+    """
+    count = workers or (min(2, os.cpu_count() or 1) if len(files) >= POOL_FROM else 1)
+    if count <= 1 or len(files) <= 1:
         engine = build_engine(profiles, fingerprints, thresholds)
         for path in files:
             yield scan_one(engine, path)

@@ -29,7 +29,10 @@ PROGRESS_FROM = 20
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file, one per line.")
 @click.option(
-    "--workers", type=click.IntRange(0, 64), default=0, help="Processes [default: up to 2]."
+    "--workers",
+    type=click.IntRange(0, 64),
+    default=0,
+    help="Processes [default: 1, or 2 from 200 files on].",
 )
 @config_option
 @database_option

@@ -147,7 +147,7 @@ def test_parallel_scan_matches_the_serial_scan(project: Path, tmp_path: Path) ->
     _invoke(project, "references", "sync")
     folder = tmp_path / "many"
     folder.mkdir()
-    for k in range(18):
+    for k in range(6):
         image = draw_character(1, size=128) if k % 3 == 0 else draw_scene(k, 96)
         image.save(folder / f"{k:02d}.png")
     store = Store.open(f"sqlite:///{project / 'case.db'}")
@@ -161,4 +161,4 @@ def test_parallel_scan_matches_the_serial_scan(project: Path, tmp_path: Path) ->
     serial = [r.to_json() for r in scan_files(files, *args, workers=1)]
     parallel = [r.to_json() for r in scan_files(files, *args, workers=2)]
     assert serial == parallel
-    assert sum(r["decision"] == "flag" for r in serial) == 6
+    assert sum(r["decision"] == "flag" for r in serial) == 2
