@@ -45,7 +45,7 @@ pytest: install
 test: lint types pytest
 
 demo: install
-	$(PY) -m rightswatch.demo
+	$(PY) -m sandbox.demo
 
 clean:
 	rm -rf $(VENV) rightswatch-data .demo

@@ -135,6 +135,7 @@ class ImageCandidate(CandidateFields):
 class ModelCandidate(CandidateFields):
     kind: CandidateKind = CandidateKind.MODEL
     trigger_words: tuple[str, ...] = ()
+    instance_prompt: str | None = None  # Hugging Face DreamBooth cardData.instance_prompt
     version_ids: tuple[str, ...] = ()
     base_model: str | None = None
     files: tuple[ModelFile, ...] = ()

@@ -2,19 +2,19 @@
 
 ``matching`` is a pure library: the caller hands it characters and reference fingerprints.
 Here that caller is the crawl child: it reads the client's characters (name, aliases) and each
-reference image's stored fingerprint from the store, adds what only the configuration knows
-(thresholds, licensed creators: :class:`crawler.plan.MatchOptions`), and builds one
-``matching.Engine`` for the whole run. A reference without a stored fingerprint is
-fingerprinted from its file (not written back: the reference library owns those rows).
+reference image's stored fingerprint from the store (kept current by the reference library,
+``rightswatch references`` / ``rightswatch.likeness.refresh_fingerprints``), adds what only
+the configuration knows (thresholds, licensed creators: :class:`crawler.plan.MatchOptions`) and
+builds one ``matching.Engine`` for the whole run. A reference whose stored fingerprint is
+missing or of another format version is fingerprinted from its file for this run.
 
-When no engine can be built (the ``matching`` package is not installed, no references), the
-reason is returned instead and the crawl stores candidates without verdicts, saying so in its
-stats; it never invents a verdict.
+When no engine can be built (no characters, no usable reference and no alias), the reason is
+returned instead: the crawl then stores candidates without verdicts and says so in its stats;
+it never invents a verdict.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,53 +22,67 @@ from typing import Any
 from sqlalchemy import select
 
 from crawler.plan import MatchOptions
-from evidence.models import Character, ReferenceImage
+from evidence.models import Character, Client, ReferenceImage
 from evidence.store import Store
+from matching import (
+    FINGERPRINT_VERSION,
+    CharacterProfile,
+    Engine,
+    MatchingError,
+    ReferenceFingerprint,
+    Thresholds,
+    fingerprint_reference,
+)
 
 
 @dataclass(frozen=True)
 class EngineLoad:
-    engine: Any | None  # matching.Engine
+    engine: Engine | None
     note: str  # what was loaded, or why nothing was
-    module: Any | None = None  # the matching module, for CandidateEvidence
+
+
+def _fingerprint(character: str, path: str, stored: dict[str, Any] | None) -> ReferenceFingerprint:
+    if stored and stored.get("version") == FINGERPRINT_VERSION:
+        return ReferenceFingerprint.from_json(stored)
+    data = Path(path).read_bytes()
+    return fingerprint_reference(data, name=Path(path).name, character=character)
 
 
 def load_engine(store: Store, options: MatchOptions) -> EngineLoad:
-    try:
-        matching = importlib.import_module("matching")
-    except ImportError as exc:
-        return EngineLoad(None, f"likeness engine unavailable: {exc}")
+    """One engine over the client's characters, or the reason there is none."""
+    query = select(Character)
+    if options.client:
+        query = query.join(Client, Character.client_id == Client.id).where(
+            Client.name == options.client
+        )
     with store.session() as session:
-        characters = list(session.scalars(select(Character)))
-        refs = list(session.scalars(select(ReferenceImage)))
-        names = {c.id: c.name for c in characters}
-        profiles = [
-            matching.CharacterProfile(
-                name=c.name,
-                aliases={k: tuple(v) for k, v in (c.aliases or {}).items()},
-                allowlisted_creators=tuple(options.allowlists.get(c.name, ())),
+        characters = list(session.scalars(query))
+        ids = {c.id: c.name for c in characters}
+        refs = [
+            (ids[r.character_id], r.path, r.fingerprint)
+            for r in session.scalars(
+                select(ReferenceImage).where(ReferenceImage.character_id.in_(ids))
             )
-            for c in characters
         ]
-        rows = [(names[r.character_id], r.path, r.sha256, r.fingerprint) for r in refs]
-    if not profiles:
+    if not characters:
         return EngineLoad(None, "likeness engine not built: no characters in the case file")
-    fingerprints: list[Any] = []
+    profiles = [
+        CharacterProfile(
+            name=c.name,
+            aliases={k: tuple(v) for k, v in (c.aliases or {}).items()},
+            allowlisted_creators=tuple(options.allowlists.get(c.name, ())),
+        )
+        for c in characters
+    ]
+    fingerprints: list[ReferenceFingerprint] = []
     problems: list[str] = []
-    for character, path, _sha, stored in rows:
+    for character, path, stored in refs:
         try:
-            if stored:
-                fingerprints.append(matching.ReferenceFingerprint.from_json(stored))
-            else:
-                data = Path(path).read_bytes()
-                fingerprints.append(
-                    matching.fingerprint_reference(data, name=Path(path).name, character=character)
-                )
-        except (OSError, matching.MatchingError) as exc:
+            fingerprints.append(_fingerprint(character, path, stored))
+        except (OSError, MatchingError) as exc:
             problems.append(f"{path}: {exc}")
-    thresholds = matching.Thresholds(flag=options.flag, review=options.review)
-    engine = matching.Engine(profiles, fingerprints, thresholds)
+    engine = Engine(profiles, fingerprints, Thresholds(flag=options.flag, review=options.review))
     note = f"likeness engine: {len(profiles)} characters, {len(fingerprints)} references"
     if problems:
-        note += f"; {len(problems)} references unusable ({problems[0]})"
-    return EngineLoad(engine, note, matching)
+        note += f"; {len(problems)} references unusable (first: {problems[0]})"
+    return EngineLoad(engine, note)

@@ -97,6 +97,7 @@ class PlatformTarget:
 class MatchOptions:
     """What the likeness engine needs from the configuration (the rest is in the store)."""
 
+    client: str | None = None  # only this client's characters (all when None)
     flag: float = 0.85
     review: float = 0.5
     allowlists: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # character -> creators
@@ -154,6 +155,7 @@ class CrawlPlan:
                 max_items=data["max_items"],
                 operator=data["operator"],
                 match=MatchOptions(
+                    client=match.get("client"),
                     flag=float(match.get("flag", 0.85)),
                     review=float(match.get("review", 0.5)),
                     allowlists={k: tuple(v) for k, v in match.get("allowlists", {}).items()},

@@ -21,6 +21,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -188,21 +189,33 @@ def run_crawl(
             run = session.get(CrawlRun, run_id)
             assert run is not None
             run.pid, run.warc_path = child.pid, str(run_dir)
+        timed_out = threading.Event()
+
+        def stop_child() -> None:
+            timed_out.set()
+            child.kill()
+
+        watchdog = threading.Timer(timeout_s, stop_child) if timeout_s else None
+        if watchdog is not None:
+            watchdog.start()
         try:
             assert child.stdout is not None
             for line in child.stdout:
                 progress = Progress.from_line(line)
                 if progress is not None and on_progress is not None:
                     on_progress(progress)
-            code = child.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-            code, error = -9, f"crawl timed out after {timeout_s:.0f}s and was stopped"
+            code = child.wait()
         except BaseException:
             child.kill()
             child.wait()
             raise
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+            if child.stdout is not None:
+                child.stdout.close()
+        if timed_out.is_set():
+            error = f"crawl timed out after {timeout_s:.0f}s and was stopped"
     if error is None and code != 0:
         error = f"crawl process exited with status {code}; see {log_file}"
     platforms: tuple[PlatformReport, ...] = ()

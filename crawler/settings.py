@@ -133,6 +133,7 @@ def settings_for(target: PlatformTarget, extra: dict[str, Any] | None = None) ->
             scheme: "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
         }
         settings["USER_AGENT"] = None  # let Chromium send its own (scrapy-playwright advice)
+        settings["ROBOTSTXT_USER_AGENT"] = USER_AGENT  # whom robots.txt rules are read for
         settings["PLAYWRIGHT_MAX_PAGES_PER_CONTEXT"] = max(polite.concurrency, 1)
         settings["PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT"] = int(polite.timeout_s * 1000)
     settings.update(extra or {})

@@ -100,6 +100,7 @@ def export_bundle(
     storage = storage_for(destination)
     sealing = settings.sealing()
     name = Path(urlsplit(destination).path).name or "case.zip"
+    _check_exportable(store, finding_ids)
     with tempfile.TemporaryDirectory(prefix="rw-export-") as tmp:
         root = Path(tmp) / "bundle"
         root.mkdir()
@@ -114,6 +115,17 @@ def export_bundle(
         digest = _sha256(zip_path)
         uri = storage.put(zip_path)
     return ExportResult(uri, record.manifest_sha256, tuple(finding_ids), files, digest)
+
+
+def _check_exportable(store: Store, finding_ids: Sequence[int]) -> None:
+    """Every finding exists and has sealed evidence, before anything is recorded."""
+    with store.session() as session:
+        for finding_id in finding_ids:
+            facts = finding_facts(session, finding_id)
+            if not any(c["status"] in facts["sealed_statuses"] for c in facts["captures"]):
+                raise BundleError(
+                    f"finding {finding_id}: no sealed capture to export; capture it first"
+                )
 
 
 def _stage_finding(

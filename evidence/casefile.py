@@ -6,6 +6,8 @@ The functions the monitoring run, the scheduler and the review app call:
     capture_findings(store, finding_ids, settings, options=None) -> list[CaptureResult]
     recapture(store, finding_id, settings, options=None) -> CaptureResult
     capture_page(store, url, settings, options=None) -> CaptureResult   (no finding)
+    record_decision(store, finding_id, status, reviewer=..., reason=None)  (review app)
+    record_verification(store, finding_ids, report, actor=...)
 
 Each capture gets a :class:`~evidence.models.Capture` row and custody events (captured, then
 sealed or failed; rechecked for follow-ups). Follow-up captures link to the earlier ones.
@@ -17,6 +19,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Browser
@@ -27,7 +30,7 @@ from evidence import ledger
 from evidence.capture import CaptureJob, CaptureOptions, CaptureOutcome, CaptureResult, capture
 from evidence.capture.browser import launch_browser
 from evidence.custody import CustodyAction
-from evidence.exceptions import NotFound, SlotTaken
+from evidence.exceptions import DecisionError, NotFound, SlotTaken
 from evidence.models import (
     Capture,
     CaptureKind,
@@ -38,6 +41,7 @@ from evidence.models import (
 from evidence.seal import SealConfig
 from evidence.settings import EvidenceSettings
 from evidence.store import Store
+from evidence.verify import VerifyReport
 
 STATUS_OF = {
     CaptureOutcome.SEALED: CaptureStatus.SEALED,
@@ -55,28 +59,14 @@ def _plan(
     finding_id: int,
     settings: EvidenceSettings,
     options: CaptureOptions,
+    sealing: SealConfig,
     key: str | None = None,
-) -> tuple[CaptureJob, int, int | None, bool]:
-    """The job for a finding, the new Capture row id, the previous capture id, follow-up?
+) -> tuple[CaptureJob, int]:
+    """The job for a finding and the id of its new (pending) Capture row.
 
-    ``key`` is the capture's idempotency key; a key already in the case file raises
-    :class:`SlotTaken` before anything is captured.
+    ``key`` is the capture's idempotency key (unique in the case file); a key already
+    recorded raises :class:`SlotTaken` before anything is captured.
     """
-    try:
-        return _plan_row(store, finding_id, settings, options, key)
-    except IntegrityError as exc:
-        if key is None:
-            raise
-        raise SlotTaken(key) from exc
-
-
-def _plan_row(
-    store: Store,
-    finding_id: int,
-    settings: EvidenceSettings,
-    options: CaptureOptions,
-    key: str | None,
-) -> tuple[CaptureJob, int, int | None, bool]:
     with store.session() as session:
         finding = session.get(Finding, finding_id)
         if finding is None:
@@ -111,7 +101,12 @@ def _plan_row(
             idempotency_key=key,
         )
         session.add(row)
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError as exc:
+            if key is None:
+                raise
+            raise SlotTaken(key) from exc
         subject = {
             "finding": finding_id,
             "capture": row.id,
@@ -123,11 +118,11 @@ def _plan_row(
             url=candidate.page_url,
             root=settings.captures_dir,
             options=replace(options, media_urls=options.media_urls or media, follow_up=follow_up),
-            sealing=settings.sealing(),
+            sealing=sealing,
             subject=subject,
             earlier=earlier,
         )
-        return job, row.id, row.previous_id, follow_up
+        return job, row.id
 
 
 def _record(
@@ -183,11 +178,13 @@ async def _capture_many(
     browser: Browser | None,
     keys: Mapping[int, str] | None = None,
 ) -> list[CaptureResult]:
+    sealing = settings.sealing()  # a missing key or CA fails before anything is recorded
+
     async def run(browser: Browser) -> list[CaptureResult]:
         results = []
         for finding_id in finding_ids:
             key = keys.get(finding_id) if keys else None
-            job, row_id, _previous, _follow = _plan(store, finding_id, settings, options, key)
+            job, row_id = _plan(store, finding_id, settings, options, sealing, key)
             result = await capture(browser, job)
             _record(store, row_id, finding_id, result, options.operator)
             results.append(result)
@@ -257,6 +254,7 @@ def capture_page(
 ) -> CaptureResult:
     """Capture a bare URL (no finding); recorded as a manual capture with its own chain."""
     opts = options or default_options(settings)
+    sealing = sealing or settings.sealing()
     with store.session() as session:
         row = Capture(url=url, kind=CaptureKind.MANUAL, status=CaptureStatus.PENDING)
         session.add(row)
@@ -266,7 +264,7 @@ def capture_page(
         url=url,
         root=settings.captures_dir,
         options=opts,
-        sealing=sealing or settings.sealing(),
+        sealing=sealing,
         subject={"capture": row_id},
     )
 
@@ -277,3 +275,57 @@ def capture_page(
     result = asyncio.run(main())
     _record(store, row_id, None, result, opts.operator)
     return result
+
+
+DECIDABLE = frozenset(
+    {FindingStatus.CONFIRMED, FindingStatus.DISMISSED, FindingStatus.NEW, FindingStatus.PERSISTING}
+)
+
+
+def record_decision(
+    store: Store,
+    finding_id: int,
+    status: FindingStatus,
+    *,
+    reviewer: str,
+    reason: str | None = None,
+) -> None:
+    """A person's decision on a finding (the review app's confirm/dismiss), with custody."""
+    if status not in DECIDABLE:
+        raise DecisionError(
+            f"finding {finding_id}: {status.value} is set by notices and rechecks, not by review"
+        )
+    with store.session() as session:
+        finding = session.get(Finding, finding_id)
+        if finding is None:
+            raise NotFound("finding", finding_id)
+        previous = finding.status
+        finding.status = status
+        finding.reviewer = reviewer
+        finding.status_reason = reason
+        ledger.record(
+            session,
+            CustodyAction.DECIDED,
+            actor=reviewer,
+            finding_id=finding_id,
+            details={"from": previous.value, "to": status.value, "reason": reason},
+        )
+
+
+def record_verification(
+    store: Store, finding_ids: Sequence[int], report: VerifyReport, *, actor: str
+) -> None:
+    """Note in each finding's custody chain that a bundle was verified, and the outcome."""
+    details = {
+        "source": Path(report.source).name,
+        "ok": report.ok,
+        "checks": len(report.checks),
+        "problems": [f"{c.name}: {c.file}" for c in report.problems][:50],
+    }
+    with store.session() as session:
+        for finding_id in finding_ids:
+            if session.get(Finding, finding_id) is None:
+                raise NotFound("finding", finding_id)
+            ledger.record(
+                session, CustodyAction.VERIFIED, actor=actor, finding_id=finding_id, details=details
+            )

@@ -15,7 +15,8 @@
     ├── BundleError                an export bundle could not be written or opened
     ├── VerificationError          verification could not run (failed checks are reported)
     ├── ReportError                the court report could not be rendered
-    └── NoticeError                a notice could not be drafted (e.g. finding not confirmed)
+    ├── NoticeError                a notice could not be drafted (e.g. finding not confirmed)
+    └── DecisionError              a review decision that review may not make
 
 Every error carries the context a user needs to act: the URL, file or row id.
 """
@@ -102,6 +103,10 @@ class ReportError(EvidenceError):
 
 class NoticeError(EvidenceError):
     """A notice could not be drafted."""
+
+
+class DecisionError(EvidenceError):
+    """A review decision that is not review's to make (e.g. setting 'noticed' by hand)."""
 
 
 class LeaseHeld(StoreError):

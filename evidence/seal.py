@@ -194,6 +194,8 @@ class SealRecord:
                     "gen_time": t.gen_time.isoformat(),
                     "serial": str(t.serial_number),
                     "policy": t.policy,
+                    "local_clock": t.local_time.isoformat() if t.local_time else None,
+                    "clock_offset_s": t.clock_offset_s,
                 }
                 for t in self.tokens
             ],
@@ -247,7 +249,6 @@ def seal_directory(
         raise SealError(f"{root}: no timestamp authority configured; refusing to seal")
     known = dict(known or {})
     known[PUBLIC_KEY] = write_atomic(root / PUBLIC_KEY, signer.public_pem)
-    known[PUBLIC_KEY] = FileDigest(PUBLIC_KEY, known[PUBLIC_KEY].sha256, known[PUBLIC_KEY].size)
     files = tuple(_digest_for(root, rel, known) for rel in content_files(root))
     manifest = canonical_json(
         {

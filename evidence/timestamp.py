@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 import httpx
@@ -53,6 +53,15 @@ class TimestampToken:
     gen_time: datetime
     serial_number: int
     policy: str
+    # the capture host's clock half-way through the TSA round trip (None when not measured)
+    local_time: datetime | None = None
+
+    @property
+    def clock_offset_s(self) -> float | None:
+        """TSA time minus the local clock: how far the capture host's clock was off."""
+        if self.local_time is None:
+            return None
+        return (self.gen_time - self.local_time).total_seconds()
 
     @property
     def name(self) -> str:
@@ -131,7 +140,12 @@ def _signer_certs_pem(decoded: TimeStampResponse) -> bytes:
 
 
 def token_from_response(
-    url: str, response: bytes, data: bytes, ca_pem: bytes, request: TimeStampRequest | None = None
+    url: str,
+    response: bytes,
+    data: bytes,
+    ca_pem: bytes,
+    request: TimeStampRequest | None = None,
+    local_time: datetime | None = None,
 ) -> TimestampToken:
     """Verify ``response`` and wrap it as a :class:`TimestampToken`."""
     decoded = verify_token(response, data, ca_pem, source=url, request=request)
@@ -144,6 +158,7 @@ def token_from_response(
         gen_time=info.gen_time,
         serial_number=info.serial_number,
         policy=info.policy.dotted_string,
+        local_time=local_time,
     )
 
 
@@ -169,6 +184,7 @@ class HttpTimestamper:
             .cert_request(cert_request=True)
             .build()
         )
+        sent = datetime.now(UTC)
         try:
             reply = httpx.post(
                 self.url,
@@ -180,7 +196,10 @@ class HttpTimestamper:
             raise TimestampError(f"{self.url}: TSA request failed ({exc!r})") from exc
         if reply.status_code != httpx.codes.OK:
             raise TimestampError(f"{self.url}: TSA answered HTTP {reply.status_code}")
-        return token_from_response(self.url, reply.content, data, self._spec.ca_pem, request)
+        local = sent + (datetime.now(UTC) - sent) / 2
+        return token_from_response(
+            self.url, reply.content, data, self._spec.ca_pem, request, local_time=local
+        )
 
 
 TIMESTAMPERS: dict[str, Callable[[TsaSpec], Timestamper]] = {

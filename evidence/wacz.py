@@ -16,7 +16,6 @@ Signing and timestamping are done on the enclosing bundle (manifest.json), not w
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import zipfile
 from collections.abc import Sequence
@@ -44,17 +43,16 @@ class WaczPage:
 
 
 def surt(url: str) -> str:
-    """Sort-friendly URI Reordering Transform (host reversed, www. dropped, query sorted)."""
+    """Sort-friendly URI Reordering Transform (host reversed, www. dropped, query sorted).
+
+    Matches the keys of the ``surt`` package used by pywb and cdxj-indexer for the URLs we
+    capture, so ReplayWeb.page finds the records.
+    """
     parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    try:
-        ipaddress.ip_address(host)
-        key_host = host
-    except ValueError:
-        labels = host.split(".")
-        if labels and labels[0] == "www":
-            labels = labels[1:]
-        key_host = ",".join(reversed(labels))
+    labels = (parts.hostname or "").lower().split(".")
+    if labels and labels[0] == "www":
+        labels = labels[1:]
+    key_host = ",".join(reversed(labels))  # IPs are reversed too, as the surt package does
     if parts.port and parts.port not in (80, 443):
         key_host += f":{parts.port}"
     query = urlencode(sorted(parse_qsl(parts.query, keep_blank_values=True)))

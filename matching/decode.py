@@ -50,6 +50,11 @@ class DecodedImage:
     def height(self) -> int:
         return int(self.rgb.shape[0])
 
+    def rgb_like(self, other: U8Array) -> U8Array:
+        """The working frame resized to the (h, w) of ``other``."""
+        size = (int(other.shape[1]), int(other.shape[0]))
+        return np.asarray(cv2.resize(self.rgb, size, interpolation=cv2.INTER_AREA), np.uint8)
+
     @property
     def grey(self) -> U8Array:
         """Luma of the working frame (computed once)."""

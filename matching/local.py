@@ -25,6 +25,8 @@ ORB_FEATURES = 500
 RATIO_TEST = 0.8
 RANSAC_PIXELS = 5.0
 MIN_REGION_SIDE = 24
+SMALL_SIDE = 320
+"""Frames smaller than this are upscaled (x2, x4…) before ORB, which finds little on them."""
 
 F32Array = npt.NDArray[np.float32]
 
@@ -60,10 +62,16 @@ class LocalFeatures:
 def extract_features(grey: U8Array, n_features: int = ORB_FEATURES) -> LocalFeatures:
     """ORB keypoints and descriptors of a greyscale working frame."""
     orb = cv2.ORB.create(nfeatures=n_features, fastThreshold=10)
+    zoom = 1
+    while max(grey.shape[:2]) * zoom < SMALL_SIDE:
+        zoom *= 2
+    if zoom > 1:
+        size = (grey.shape[1] * zoom, grey.shape[0] * zoom)
+        grey = np.asarray(cv2.resize(grey, size, interpolation=cv2.INTER_CUBIC), np.uint8)
     keypoints, descriptors = orb.detectAndCompute(grey, None)
     if descriptors is None or not keypoints:
         return LocalFeatures(np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8))
-    points = np.array([k.pt for k in keypoints], dtype=np.float32)
+    points = (np.array([k.pt for k in keypoints], dtype=np.float32) / zoom).astype(np.float32)
     return LocalFeatures(points, np.ascontiguousarray(descriptors, dtype=np.uint8))
 
 
@@ -78,13 +86,15 @@ class LocalMatch:
     """Fraction of the candidate's area the reference region occupies."""
     rectified_pdq: int
     rectified_phash: int
+    rectified_hue: float | None
+    """Hue difference (degrees, see :func:`hue_difference`); None when either side is grey."""
     mirrored: bool
 
 
 def verify(
-    candidate_grey: U8Array,
+    candidate_rgb: U8Array,
     candidate: LocalFeatures,
-    reference_grey: U8Array,
+    reference_rgb: U8Array,
     reference: LocalFeatures,
     *,
     reference_frame: tuple[int, int],
@@ -93,7 +103,7 @@ def verify(
 ) -> LocalMatch | None:
     """Match, fit and rectify; ``None`` when no plausible homography with enough inliers exists.
 
-    ``reference_grey`` is the stored reference thumbnail; ``reference_frame`` the (w, h) of the
+    ``reference_rgb`` is the stored reference thumbnail; ``reference_frame`` the (w, h) of the
     frame the reference keypoints were measured in (the thumbnail may be smaller).
     """
     if len(candidate) < min_inliers or len(reference) < min_inliers:
@@ -105,18 +115,27 @@ def verify(
         return None
     src = candidate.points[[m.queryIdx for m in good]].reshape(-1, 1, 2)
     dst = reference.points[[m.trainIdx for m in good]].reshape(-1, 1, 2)
-    homography, mask = cv2.findHomography(src, dst, cv2.RANSAC, RANSAC_PIXELS)
+    homography, mask = cv2.findHomography(src, dst, cv2.USAC_MAGSAC, RANSAC_PIXELS)
     if homography is None or mask is None:
         return None
     h64: npt.NDArray[np.float64] = np.asarray(homography, dtype=np.float64)
     inliers = int(mask.sum())
     if inliers < min_inliers or not _plausible(h64):
         return None
-    thumb_h, thumb_w = reference_grey.shape[:2]
+    thumb_h, thumb_w = reference_rgb.shape[:2]
     scale = np.diag([thumb_w / reference_frame[0], thumb_h / reference_frame[1], 1.0])
-    to_thumb = scale @ h64
-    return _rectify(
-        candidate_grey, reference_grey, to_thumb, h64, reference_frame, inliers, mirrored
+    region = _rectify(candidate_rgb, reference_rgb, scale @ h64)
+    if region is None:
+        return None
+    coverage, pdq, phash, hue = region
+    return LocalMatch(
+        inliers=inliers,
+        coverage=coverage,
+        placement=_placement(h64, reference_frame, candidate_rgb.shape[:2]),
+        rectified_pdq=pdq,
+        rectified_phash=phash,
+        rectified_hue=hue,
+        mirrored=mirrored,
     )
 
 
@@ -126,44 +145,81 @@ def _plausible(h: npt.NDArray[np.float64]) -> bool:
 
 
 def _rectify(
-    candidate_grey: U8Array,
-    reference_grey: U8Array,
-    to_thumb: npt.NDArray[np.float64],
-    homography: npt.NDArray[np.float64],
-    reference_frame: tuple[int, int],
-    inliers: int,
-    mirrored: bool,
-) -> LocalMatch | None:
-    thumb_h, thumb_w = reference_grey.shape[:2]
-    warped = cv2.warpPerspective(candidate_grey, to_thumb, (thumb_w, thumb_h))
-    ones = np.full(candidate_grey.shape[:2], 255, np.uint8)
+    candidate_rgb: U8Array, reference_rgb: U8Array, to_thumb: npt.NDArray[np.float64]
+) -> tuple[float, int, int, float | None] | None:
+    """Warp the candidate into the thumbnail frame; compare the covered box with the reference."""
+    thumb_h, thumb_w = reference_rgb.shape[:2]
+    warped = cv2.warpPerspective(candidate_rgb, to_thumb, (thumb_w, thumb_h))
+    ones = np.full(candidate_rgb.shape[:2], 255, np.uint8)
     mask = cv2.warpPerspective(ones, to_thumb, (thumb_w, thumb_h), flags=cv2.INTER_NEAREST) > 0
-    coverage = float(mask.mean())
     ys, xs = np.nonzero(mask)
     if ys.size == 0:
         return None
     y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
     if min(y1 - y0, x1 - x0) < MIN_REGION_SIDE:
         return None
-    ref_crop = reference_grey[y0:y1, x0:x1]
-    cand_crop = np.where(mask[y0:y1, x0:x1], warped[y0:y1, x0:x1], ref_crop).astype(np.uint8)
-    ref_hashes = hash_image(np.repeat(ref_crop[:, :, None], 3, axis=2))
-    cand_hashes = hash_image(np.repeat(cand_crop[:, :, None], 3, axis=2))
+    box = mask[y0:y1, x0:x1]
+    ref_crop = np.ascontiguousarray(reference_rgb[y0:y1, x0:x1])
+    cand_crop = np.where(box[:, :, None], warped[y0:y1, x0:x1], ref_crop).astype(np.uint8)
+    ref_hashes = hash_image(_grey3(ref_crop))
+    cand_hashes = hash_image(_grey3(cand_crop))
+    return (
+        float(mask.mean()),
+        cand_hashes.pdq - ref_hashes.pdq,
+        cand_hashes.phash - ref_hashes.phash,
+        hue_difference(cand_crop, ref_crop, box),
+    )
+
+
+def _grey3(rgb: U8Array) -> U8Array:
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    return np.ascontiguousarray(np.repeat(grey[:, :, None], 3, axis=2))
+
+
+CHROMA_SIDE = 24
+COLOURFUL = 12.0
+
+
+def hue_difference(
+    cand: U8Array, ref: U8Array, box: npt.NDArray[np.bool_] | None = None
+) -> float | None:
+    """Hue difference (degrees, Lab a*b* angle) between the regions, over cells coloured in both:
+    the larger of the median and half the 90th percentile.
+
+    Coarse cells tolerate small misregistration; hue ignores saturation and brightness edits.
+    None when too few cells carry colour in both (a greyscale copy, a grey reference).
+    """
+    size = (CHROMA_SIDE, CHROMA_SIDE)
+    lab_c = cv2.cvtColor(cv2.resize(cand, size, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2Lab)
+    lab_r = cv2.cvtColor(cv2.resize(ref, size, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2Lab)
+    if box is None:
+        covered = np.ones(size, dtype=bool)
+    else:
+        covered = cv2.resize(box.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+    ab_c = lab_c[:, :, 1:].astype(np.float64)[covered] - 128.0
+    ab_r = lab_r[:, :, 1:].astype(np.float64)[covered] - 128.0
+    coloured = (np.hypot(ab_c[:, 0], ab_c[:, 1]) > COLOURFUL) & (
+        np.hypot(ab_r[:, 0], ab_r[:, 1]) > COLOURFUL
+    )
+    if coloured.sum() < max(4, 0.05 * coloured.size):
+        return None
+    angle_c = np.arctan2(ab_c[coloured, 1], ab_c[coloured, 0])
+    angle_r = np.arctan2(ab_r[coloured, 1], ab_r[coloured, 0])
+    diff = np.degrees(np.abs(np.angle(np.exp(1j * (angle_c - angle_r)))))
+    # A copy shifts few cells; a look-alike repaints a part (its body): the tail shows it.
+    return float(max(np.median(diff), np.percentile(diff, 90) / 2))
+
+
+def _placement(
+    homography: npt.NDArray[np.float64], frame: tuple[int, int], candidate_shape: tuple[int, ...]
+) -> float:
+    """Fraction of the candidate's area covered by the reference frame's outline."""
     corners = np.array(
-        [[0, 0], [reference_frame[0], 0], list(reference_frame), [0, reference_frame[1]]],
-        dtype=np.float64,
+        [[0, 0], [frame[0], 0], list(frame), [0, frame[1]]], dtype=np.float64
     ).reshape(-1, 1, 2)
     try:
         projected = cv2.perspectiveTransform(corners, np.linalg.inv(homography))
     except np.linalg.LinAlgError:
-        return None
+        return 0.0
     area = abs(float(cv2.contourArea(projected.astype(np.float32))))
-    placement = min(1.0, area / float(candidate_grey.shape[0] * candidate_grey.shape[1]))
-    return LocalMatch(
-        inliers=inliers,
-        coverage=coverage,
-        placement=placement,
-        rectified_pdq=cand_hashes.pdq - ref_hashes.pdq,
-        rectified_phash=cand_hashes.phash - ref_hashes.phash,
-        mirrored=mirrored,
-    )
+    return min(1.0, area / float(candidate_shape[0] * candidate_shape[1]))

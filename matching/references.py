@@ -7,7 +7,7 @@ case-file ``ReferenceImage.fingerprint`` column) and rebuilt only when the image
 * global hashes (PDQ with quality, pHash, dHash) of the 8 dihedral orientations;
 * the same hashes of crop tiles (centre 80 %/60 %, the four 60 % corners, the four halves);
 * ORB keypoints and descriptors of the working frame and of its mirror image;
-* a small greyscale thumbnail (PNG) used to re-hash rectified regions.
+* a small colour thumbnail (PNG) used to re-hash and colour-check rectified regions.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ class ReferenceFingerprint:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-able dict; :meth:`from_json` reads it back."""
-        ok, png = cv2.imencode(".png", self.thumbnail)
+        ok, png = cv2.imencode(".png", cv2.cvtColor(self.thumbnail, cv2.COLOR_RGB2BGR))
         if not ok:
             raise FingerprintFormatError("cannot encode the thumbnail", label=self.name)
         return {
@@ -141,9 +141,10 @@ class ReferenceFingerprint:
             )
         try:
             png = np.frombuffer(base64.b64decode(data["thumbnail_png"]), dtype=np.uint8)
-            thumbnail = cv2.imdecode(png, cv2.IMREAD_GRAYSCALE)
-            if thumbnail is None:
+            bgr = cv2.imdecode(png, cv2.IMREAD_COLOR)
+            if bgr is None:
                 raise ValueError("thumbnail is not a PNG")
+            thumbnail = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
             return cls(
                 name=str(data["name"]),
                 character=str(data["character"]),
@@ -209,7 +210,7 @@ def fingerprint_decoded(
     grey = decoded.grey
     scale = min(1.0, THUMBNAIL_SIDE / max(width, height))
     thumb_size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    thumbnail = cv2.resize(grey, thumb_size, interpolation=cv2.INTER_AREA)
+    thumbnail = cv2.resize(rgb, thumb_size, interpolation=cv2.INTER_AREA)
     return ReferenceFingerprint(
         name=decoded.label,
         character=character,

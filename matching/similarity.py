@@ -11,17 +11,20 @@ Built once from the reference fingerprints:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from matching.decode import DecodedImage
-from matching.hashes import HashKind, hash_image
+from matching.hashes import HashKind, Orientation, U8Array, hash_image
 from matching.index import Backend, BinaryIndex
-from matching.local import LocalFeatures, LocalMatch, extract_features, verify
-from matching.references import ReferenceFingerprint
+from matching.local import LocalFeatures, LocalMatch, extract_features, hue_difference, verify
+from matching.references import TILES, ReferenceFingerprint
 from matching.thresholds import Thresholds
 from matching.verdict import Reason, SignalKind
+
+RECOLOURED_WEIGHT = 0.7
+"""Cap on an image signal whose colours differ from the reference (review, not flag)."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class _Row:
     """Orientation phrase ("" for the original, "mirrored"…) or tile label."""
     is_tile: bool
     quality: int
+    orientation: Orientation = Orientation.ORIGINAL
 
 
 class ImageMatcher:
@@ -50,7 +54,7 @@ class ImageMatcher:
         phash: list[bytes] = []
         for i, ref in enumerate(self.references):
             for orientation, hashes in ref.orientations.items():
-                rows.append(_Row(i, orientation.phrase, False, hashes.pdq_quality))
+                rows.append(_Row(i, orientation.phrase, False, hashes.pdq_quality, orientation))
                 pdq.append(hashes.pdq.value)
                 phash.append(hashes.phash.value)
             for tile in ref.tiles:
@@ -90,10 +94,15 @@ class ImageMatcher:
                     best_pdq[row.reference] = (dist, row)
         for ref_i, (dist, row) in best_pdq.items():
             ref = self.references[ref_i]
+            hue = hue_difference(
+                image.rgb_like(_reference_view(ref, row)), _reference_view(ref, row)
+            )
             reason = _pdq_reason(ref, dist, row, th, prefix)
-            found.setdefault(ref.character, []).append(reason)
-            if dist <= th.pdq_flag:
+            if hue is not None and hue > th.local_max_hue:
+                reason = _recoloured(reason, hue)
+            elif dist <= th.pdq_flag:
                 strong.add(ref.character)
+            found.setdefault(ref.character, []).append(reason)
         self._phash_reasons(hashes.phash.as_array(), hashes.pdq.as_array(), found, prefix)
         self._local_reasons(image, strong, found, prefix)
         return found
@@ -157,14 +166,17 @@ class ImageMatcher:
                 best[ref_i] = match
         for ref_i, match in best.items():
             ref = self.references[ref_i]
-            found.setdefault(ref.character, []).append(_local_reason(ref, match, prefix))
+            reason = _local_reason(ref, match, prefix)
+            if match.rectified_hue is not None and match.rectified_hue > th.local_max_hue:
+                reason = _recoloured(reason, match.rectified_hue)
+            found.setdefault(ref.character, []).append(reason)
 
     def _verify(
         self, image: DecodedImage, feats: LocalFeatures, ref: ReferenceFingerprint, mirrored: bool
     ) -> LocalMatch | None:
         th = self.thresholds
         match = verify(
-            image.grey,
+            image.rgb,
             feats,
             np.ascontiguousarray(np.fliplr(ref.thumbnail)) if mirrored else ref.thumbnail,
             ref.mirrored_features if mirrored else ref.features,
@@ -176,10 +188,31 @@ class ImageMatcher:
             return None
         if (
             match.rectified_pdq > th.local_rectified_pdq
-            and match.rectified_phash > th.local_rectified_phash
+            or match.rectified_phash > th.local_rectified_phash
         ):
             return None
         return match
+
+
+def _reference_view(ref: ReferenceFingerprint, row: _Row) -> U8Array:
+    """The part of the reference thumbnail a global-hash row describes, turned like it."""
+    thumb = ref.thumbnail
+    if row.is_tile:
+        left, top, right, bottom = TILES[row.variant]
+        h, w = thumb.shape[:2]
+        y0, x0 = round(top * h), round(left * w)
+        y1, x1 = max(y0 + 1, round(bottom * h)), max(x0 + 1, round(right * w))
+        return np.ascontiguousarray(thumb[y0:y1, x0:x1])
+    return row.orientation.apply(thumb)
+
+
+def _recoloured(reason: Reason, hue: float) -> Reason:
+    return replace(
+        reason,
+        sentence=f"{reason.sentence}; but its colours differ (hue difference "
+        f"{hue:.0f}°): a recoloured copy or a look-alike",
+        weight=min(reason.weight, RECOLOURED_WEIGHT),
+    )
 
 
 def _pack(codes: list[bytes], nbytes: int) -> np.ndarray:

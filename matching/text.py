@@ -279,4 +279,4 @@ def _rank(hit: AliasHit) -> int:
 
 def creator_key(creator: str) -> str:
     """Folded account name for allowlist comparison (``@Studio_Hero`` → ``studio_hero``)."""
-    return fold(creator).strip().lstrip("@").strip()
+    return unicodedata.normalize("NFKC", creator).casefold().strip().lstrip("@").strip()

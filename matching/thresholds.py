@@ -20,7 +20,7 @@ class Thresholds:
     review: float = 0.5
     """Fused score at or above which a verdict is REVIEW."""
 
-    pdq_flag: int = 31
+    pdq_flag: int = 28
     """PDQ distance (of 256) at or below which the global match alone flags."""
     pdq_review: int = 62
     """PDQ distance at or below which the global match asks for review."""
@@ -33,10 +33,12 @@ class Thresholds:
 
     local_min_inliers: int = 12
     """RANSAC inliers a local-feature match needs before it is rectified."""
-    local_rectified_pdq: int = 40
+    local_rectified_pdq: int = 48
     """Rectified-region PDQ distance that verifies a local match…"""
-    local_rectified_phash: int = 6
-    """…or rectified-region pHash distance."""
+    local_rectified_phash: int = 12
+    """…together with at most this rectified-region pHash distance."""
+    local_max_hue: float = 20.0
+    """Median hue difference (degrees) above which an image match only asks for review."""
     local_min_coverage: float = 0.25
     """Fraction of the reference the rectified candidate must cover."""
     local_shortlist: int = 4

@@ -19,8 +19,11 @@ from rightswatch.commands.evidence import COMMANDS as EVIDENCE_COMMANDS
 from rightswatch.commands.findings import findings
 from rightswatch.commands.init import init
 from rightswatch.commands.references import references
+from rightswatch.commands.review import review
+from rightswatch.commands.run import recheck, run
 from rightswatch.commands.sandbox import sandbox
 from rightswatch.commands.scan import scan
+from rightswatch.commands.schedule import schedule
 from rightswatch.commands.worker import worker
 
 # The root error of every package; resolved only when something went wrong.
@@ -57,6 +60,10 @@ for _command in EVIDENCE_COMMANDS:
 cli.add_command(sandbox)
 cli.add_command(scan)
 cli.add_command(crawl)
+cli.add_command(run)
+cli.add_command(recheck)
+cli.add_command(schedule)
+cli.add_command(review)
 cli.add_command(worker)
 
 

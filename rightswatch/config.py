@@ -113,6 +113,8 @@ class EvidenceConfig(_Model):
     signing_key: Path = Path("rightswatch-data/keys/operator.key")
     operator: str = Field(default_factory=lambda: os.environ.get("USER", "operator"))
     timezone: str = "Asia/Shanghai"
+    # a monitoring run seals at most this many new findings; the rest wait for the next run
+    max_captures_per_run: Annotated[int, Field(ge=0)] = 50
 
 
 class ScheduleConfig(_Model):

@@ -62,6 +62,7 @@ def plan_from_config(
         max_items=max_items,
         operator=config.evidence.operator,
         match=MatchOptions(
+            client=config.client.name,
             flag=config.thresholds.flag,
             review=config.thresholds.review,
             allowlists={c.name: tuple(c.allowlist) for c in config.characters if c.allowlist},

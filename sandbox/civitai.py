@@ -6,6 +6,8 @@
 - ``GET /api/v1/models/{id}``, ``/api/v1/model-versions/{id}``, ``/by-hash/{hash}``.
 - ``GET /api/v1/images``: modelId, modelVersionId, username, imageId, postId, sort, limit
   (0-200, default 50), cursor or page, withMeta.
+- ``POST /api/v1/model-versions/by-hash`` (JSON array of <= 100 SHA256), ``GET /api/v1/tags``
+  (limit 1-200, page, query), ``GET /api/v1/enums``.
 - ``GET /api/download/models/{versionId}``: 302 to a signed ``/storage/...`` URL with a token
   (``Authorization: Bearer`` or ``?token=``); without one, 401 JSON when the client asks for
   JSON, else a 302 to ``/login``.
@@ -14,6 +16,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -25,6 +29,7 @@ from starlette.routing import BaseRoute, Route
 
 from sandbox.civitai_json import (
     CDN_KEY,
+    ENUMS,
     download_name,
     image_json,
     image_uuid,
@@ -54,6 +59,7 @@ IMAGE_SORTS: dict[str, Callable[[Picture], Any]] = {
     "Oldest": lambda p: p.created.timestamp(),
 }
 QUERY_WITH_PAGE = "Cannot use page param with query search. Use cursor-based pagination."
+SHA256_HEX = re.compile(r"^[0-9A-Fa-f]{64}$")
 PERIODS = ("AllTime", "Year", "Month", "Week", "Day")
 
 
@@ -140,6 +146,24 @@ def _matches(model: Model, needle: str) -> bool:
 
 def routes(site: Site) -> list[BaseRoute]:
     world, media = site.world, site.media
+    orders: dict[str, list[Any]] = {}
+
+    def ordered_models(sort: str) -> list[Model]:
+        """All Civitai models in ``sort`` order (cached; takedowns are filtered later)."""
+        key = f"models:{sort}"
+        if key not in orders:
+            models = world.models_on(Platform.CIVITAI)
+            models.sort(key=lambda m: (MODEL_SORTS[sort](m), len(m.external_id), m.external_id))
+            orders[key] = models
+        return orders[key]
+
+    def ordered_pictures(sort: str) -> list[Picture]:
+        key = f"images:{sort}"
+        if key not in orders:
+            pictures = world.pictures_on(Platform.CIVITAI)
+            pictures.sort(key=lambda p: (IMAGE_SORTS[sort](p), len(p.external_id), p.external_id))
+            orders[key] = pictures
+        return orders[key]
 
     async def models(request: Request) -> Response:
         try:
@@ -156,7 +180,7 @@ def routes(site: Site) -> list[BaseRoute]:
                 or request.query_params.get("hidden") == "true"
             ) and not _token(request):
                 return error("Unauthorized", 401)
-            found = [m for m in world.models_on(Platform.CIVITAI) if not world.is_removed(m)]
+            found = [m for m in ordered_models(sort) if not world.is_removed(m)]
             types = {t.upper() for t in _list(request, "types")}
             if types:
                 found = [m for m in found if "LORA" in types]
@@ -170,7 +194,6 @@ def routes(site: Site) -> list[BaseRoute]:
                 found = [m for m in found if m.base_model in bases]
             if ids := _list(request, "ids"):
                 found = [m for m in found if m.external_id in ids]
-            found.sort(key=lambda m: (MODEL_SORTS[sort](m), int(m.external_id)))
             paged = _paginate(request, found, lambda m: m.external_id, limit)
         except BadQuery as exc:
             return error(str(exc), 400)
@@ -206,13 +229,57 @@ def routes(site: Site) -> list[BaseRoute]:
         data = await run_in_threadpool(version_detail_json, site, base_url(request), *found)
         return json_response(data, headers={**CACHE, **CORS})
 
+    async def by_hashes(request: Request) -> Response:
+        try:
+            wanted = json.loads(await request.body())
+        except ValueError:
+            return error("Body must be a JSON array of SHA256 hashes", 400)
+        if not isinstance(wanted, list) or len(wanted) > 100:
+            return error("Body must be a JSON array of at most 100 SHA256 hashes", 400)
+        if not all(isinstance(h, str) and SHA256_HEX.match(h) for h in wanted):
+            return error("Every hash must be a 64-character SHA256", 400)
+        found = [media.find_by_hash(h) for h in wanted]
+        base = base_url(request)
+        data = await run_in_threadpool(
+            lambda: [version_detail_json(site, base, *pair) for pair in found if pair]
+        )
+        return json_response(data, headers=CORS)
+
+    async def tags(request: Request) -> Response:
+        try:
+            limit = _int(request, "limit", 1, 200, 20) or 20
+            page = _int(request, "page", 1, 10**6, 1) or 1
+        except BadQuery as exc:
+            return error(str(exc), 400)
+        needle = request.query_params.get("query", "").casefold()
+        names = sorted({t for m in world.models_on(Platform.CIVITAI) for t in m.naming.tags})
+        names = [n for n in names if needle in n.casefold()]
+        base = base_url(request)
+        chunk = names[(page - 1) * limit : page * limit]
+        items = [
+            {"name": n, "link": f"{base}/api/v1/models?{urlencode({'tag': n})}"} for n in chunk
+        ]
+        meta: dict[str, Any] = {
+            "totalItems": len(names),
+            "currentPage": page,
+            "pageSize": limit,
+            "totalPages": max(1, -(-len(names) // limit)),
+        }
+        if page * limit < len(names):
+            query = [*query_without(request, "page"), ("page", str(page + 1))]
+            meta["nextPage"] = f"{base}/api/v1/tags?{urlencode(query)}"
+        return json_response({"items": items, "metadata": meta}, headers={**CACHE, **CORS})
+
+    async def enums(request: Request) -> Response:
+        return json_response(ENUMS, headers={**CACHE, **CORS})
+
     async def images(request: Request) -> Response:
         try:
             limit = _int(request, "limit", 0, 200, 50)
             sort = request.query_params.get("sort", "Most Reactions")
             if sort not in IMAGE_SORTS:
                 raise BadQuery(f"sort: Invalid enum value. Expected {' | '.join(IMAGE_SORTS)}")
-            found = [p for p in world.pictures_on(Platform.CIVITAI) if not world.is_removed(p)]
+            found = [p for p in ordered_pictures(sort) if not world.is_removed(p)]
             if model_id := _int(request, "modelId", 0, 10**12, None):
                 found = [p for p in found if p.model_id == str(model_id)]
             if version_id := _int(request, "modelVersionId", 0, 10**12, None):
@@ -223,7 +290,6 @@ def routes(site: Site) -> list[BaseRoute]:
                 found = [p for p in found if 1_000_000 + p.ordinal == post_id]
             if username := request.query_params.get("username", "").casefold():
                 found = [p for p in found if p.creator.casefold() == username]
-            found.sort(key=lambda p: (IMAGE_SORTS[sort](p), int(p.external_id)))
             paged = _paginate(request, found, lambda p: p.external_id, limit or 50)
         except BadQuery as exc:
             return error(str(exc), 400)
@@ -299,7 +365,10 @@ def routes(site: Site) -> list[BaseRoute]:
     return [
         Route("/api/v1/models", models),
         Route("/api/v1/models/{id}", model),
+        Route("/api/v1/model-versions/by-hash", by_hashes, methods=["POST"]),
         Route("/api/v1/model-versions/by-hash/{hash}", by_hash),
+        Route("/api/v1/tags", tags),
+        Route("/api/v1/enums", enums),
         Route("/api/v1/model-versions/{id}", version),
         Route("/api/v1/images", images),
         Route("/api/download/models/{version_id}", download),

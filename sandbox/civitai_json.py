@@ -19,6 +19,39 @@ from sandbox.site import Site
 from sandbox.world import Model, Picture, Platform, Version
 
 CDN_KEY = "sbxQ3nTnHq9cVdP0aZk7uA"
+# GET /api/v1/enums (research §1.1)
+ENUMS = {
+    "ModelType": [
+        "Checkpoint",
+        "TextualInversion",
+        "Hypernetwork",
+        "AestheticGradient",
+        "LORA",
+        "LoCon",
+        "DoRA",
+        "Controlnet",
+        "Upscaler",
+        "MotionModule",
+        "VAE",
+        "Poses",
+        "Wildcards",
+        "Workflows",
+        "Detection",
+        "Other",
+    ],
+    "ModelFileType": [
+        "Model",
+        "Text Encoder",
+        "Pruned Model",
+        "Negative",
+        "Training Data",
+        "VAE",
+        "Config",
+        "Archive",
+    ],
+    "BaseModel": ["SD 1.5", "SD 2.1", "SDXL 1.0", "Pony", "Illustrious", "Flux.1 D"],
+    "BaseModelType": ["Standard", "Inpainting", "Refiner", "Pix2Pix"],
+}
 _BASE83 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~"
 _AIR_ECOSYSTEM = {"SD 1.5": "sd1", "SDXL 1.0": "sdxl", "Pony": "sdxl", "Illustrious": "sdxl"}
 
@@ -57,10 +90,10 @@ def download_name(model: Model, version: Version) -> str:
 
 def file_json(site: Site, base: str, model: Model, number: int) -> dict[str, Any]:
     version = model.versions[number]
-    data = site.media.lora_bytes(model, number)
+    hashes = site.media.hashes(model, number)
     return {
         "id": version.file_id,
-        "sizeKB": round(len(data) / 1024, 4),
+        "sizeKB": round(hashes.size / 1024, 4),
         "name": download_name(model, version),
         "type": "Model",
         "pickleScanResult": "Success",
@@ -69,7 +102,7 @@ def file_json(site: Site, base: str, model: Model, number: int) -> dict[str, Any
         "virusScanMessage": None,
         "scannedAt": iso(model.created),
         "metadata": {"format": "SafeTensor", "size": None, "fp": "fp16"},
-        "hashes": site.media.hashes(model, number).as_civitai(),
+        "hashes": hashes.as_civitai(),
         "primary": True,
         "downloadUrl": f"{base}/api/download/models/{version.id}",
     }

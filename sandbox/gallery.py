@@ -12,8 +12,9 @@ JSON API (POST, JSON body, ``{"code": "0", "data": ...}`` envelopes, as those si
 
 Pages: ``/gallery/`` (home, recommended + infinite-scroll feed), ``/gallery/models`` (model
 feed), ``/gallery/posts/{id}`` and ``/gallery/models/{id}`` (details; 404 when unknown, 410
-"removed" page after a takedown). Media: ``/gallery/cdn/posts/{id}.png``; model files
-``/gallery/cdn/models/{id}/{file}`` (public, Range-capable).
+"removed" page after a takedown). Media, with absolute URLs in the JSON:
+``/gallery/cdn/posts/{id}.png``; model files ``/gallery/cdn/models/{id}/{file}`` (public,
+Range-capable).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from sandbox.pages import removed_page, render_shell
-from sandbox.site import Site, byte_response, json_response
+from sandbox.site import Site, base_url, byte_response, json_response
 from sandbox.world import Model, Picture, Platform
 
 MAX_SIZE = 50
@@ -62,7 +63,7 @@ def _owner(name: str) -> dict[str, str]:
     }
 
 
-def post_json(site: Site, picture: Picture) -> dict[str, Any]:
+def post_json(site: Site, base: str, picture: Picture) -> dict[str, Any]:
     meta = site.media.meta(picture)
     width, height = meta.size
     models = []
@@ -84,7 +85,7 @@ def post_json(site: Site, picture: Picture) -> dict[str, Any]:
         "stats": {"likeCount": picture.likes, "commentCount": picture.likes // 25},
         "images": [
             {
-                "url": f"/gallery/cdn/posts/{picture.external_id}.png",
+                "url": f"{base}/gallery/cdn/posts/{picture.external_id}.png",
                 "width": width,
                 "height": height,
                 "generationData": {
@@ -102,9 +103,10 @@ def post_json(site: Site, picture: Picture) -> dict[str, Any]:
     }
 
 
-def model_json(site: Site, model: Model) -> dict[str, Any]:
+def model_json(site: Site, base: str, model: Model) -> dict[str, Any]:
     data = site.media.lora_bytes(model)
     covers = site.world.pictures_of(model)[:4]
+    file_url = f"{base}/gallery/cdn/models/{model.external_id}/{model.filename}"
     return {
         "id": model.external_id,
         "name": model.title,
@@ -119,7 +121,9 @@ def model_json(site: Site, model: Model) -> dict[str, Any]:
             "runCount": model.downloads * 3,
             "likeCount": model.likes,
         },
-        "cover": {"url": f"/gallery/cdn/posts/{covers[0].external_id}.png"} if covers else None,
+        "cover": {"url": f"{base}/gallery/cdn/posts/{covers[0].external_id}.png"}
+        if covers
+        else None,
         "versions": [
             {
                 "id": f"{model.external_id}01",
@@ -129,9 +133,9 @@ def model_json(site: Site, model: Model) -> dict[str, Any]:
                     "name": model.filename,
                     "size": len(data),
                     "sha256": hashlib.sha256(data).hexdigest(),
-                    "downloadUrl": f"/gallery/cdn/models/{model.external_id}/{model.filename}",
+                    "downloadUrl": file_url,
                 },
-                "images": [post_json(site, p) for p in covers],
+                "images": [post_json(site, base, p) for p in covers],
             }
         ],
     }
@@ -191,10 +195,12 @@ def routes(site: Site) -> list[BaseRoute]:
         else:
             items.sort(key=lambda i: -i.created.timestamp())
         chunk = items[start : start + size]
+        base = base_url(request)
 
         def render() -> list[dict[str, Any]]:
             return [
-                model_json(site, i) if isinstance(i, Model) else post_json(site, i) for i in chunk
+                model_json(site, base, i) if isinstance(i, Model) else post_json(site, base, i)
+                for i in chunk
             ]
 
         rendered = await run_in_threadpool(render)
@@ -210,11 +216,12 @@ def routes(site: Site) -> list[BaseRoute]:
     async def recommend(request: Request) -> Response:
         models = sorted(live_models(), key=_heat)[:6]
         posts = sorted(live_posts(), key=_heat)[:8]
+        base = base_url(request)
 
         def build() -> dict[str, Any]:
             return {
-                "models": [model_json(site, m) for m in models],
-                "posts": [post_json(site, p) for p in posts],
+                "models": [model_json(site, base, m) for m in models],
+                "posts": [post_json(site, base, p) for p in posts],
             }
 
         return _envelope(await run_in_threadpool(build))
@@ -225,7 +232,7 @@ def routes(site: Site) -> list[BaseRoute]:
             return _envelope(None, "404", "Not found")
         if world.is_removed(picture):
             return _envelope(None, "404", "This work has been removed")
-        return _envelope(await run_in_threadpool(post_json, site, picture))
+        return _envelope(await run_in_threadpool(post_json, site, base_url(request), picture))
 
     async def model_detail(request: Request) -> Response:
         model = world.model(str((await _body(request)).get("id", "")), Platform.GALLERY)
@@ -233,7 +240,7 @@ def routes(site: Site) -> list[BaseRoute]:
             return _envelope(None, "404", "Not found")
         if world.is_removed(model):
             return _envelope(None, "404", "This work has been removed")
-        return _envelope(await run_in_threadpool(model_json, site, model))
+        return _envelope(await run_in_threadpool(model_json, site, base_url(request), model))
 
     async def home(request: Request) -> Response:
         return HTMLResponse(render_shell("gallery.html", page="home", item_id="", title="Home"))

@@ -8,6 +8,7 @@ ModelSpec (§3.3); hashes follow Civitai's definitions (§1.4).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import random
@@ -15,8 +16,6 @@ import struct
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-
-import numpy as np
 
 from sandbox.errors import ContentError
 
@@ -41,6 +40,7 @@ _LAYERS = (
     "lora_te_text_model_encoder_layers_0_self_attn_q_proj",
 )
 FAULTY_HEADER_LENGTH = 2**63
+_POOL = 65536
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,9 @@ class LoraSpec:
 
 @dataclass(frozen=True)
 class FileHashes:
-    """Civitai's hash set for one file (upper-case hex)."""
+    """Civitai's hash set for one file (upper-case hex), and the file's size."""
 
+    size: int
     sha256: str
     autov1: str | None
     autov2: str
@@ -82,17 +83,25 @@ class FileHashes:
         return tuple(v for v in values if v)
 
 
+@functools.lru_cache(maxsize=1)
+def _weight_pool() -> bytes:
+    """64 Ki small float16 weights; each file takes slices of it at seeded offsets."""
+    rng = random.Random("sandbox-weight-pool")
+    return struct.pack(f"<{_POOL}e", *(rng.gauss(0.0, 0.02) for _ in range(_POOL)))
+
+
 def _tensors(spec: LoraSpec) -> tuple[dict[str, dict[str, object]], bytes]:
-    generator = np.random.default_rng(spec.seed)
+    rng = random.Random(f"tensors:{spec.seed}")
+    pool = _weight_pool()
     header: dict[str, dict[str, object]] = {}
     chunks: list[bytes] = []
     offset = 0
     for layer in _LAYERS:
-        for part, shape in (
-            ("lora_down.weight", [spec.rank, 32]),
-            ("lora_up.weight", [32, spec.rank]),
-        ):
-            data = (generator.standard_normal(shape) * 0.02).astype("<f2").tobytes()
+        parts = (("lora_down.weight", [spec.rank, 32]), ("lora_up.weight", [32, spec.rank]))
+        for part, shape in parts:
+            count = shape[0] * shape[1]
+            start = rng.randrange(_POOL - count) * 2
+            data = pool[start : start + count * 2]
             header[f"{layer}.{part}"] = {
                 "dtype": "F16",
                 "shape": shape,
@@ -100,13 +109,9 @@ def _tensors(spec: LoraSpec) -> tuple[dict[str, dict[str, object]], bytes]:
             }
             chunks.append(data)
             offset += len(data)
-        alpha = np.array(spec.rank / 2, dtype="<f2").tobytes()
-        header[f"{layer}.alpha"] = {
-            "dtype": "F16",
-            "shape": [],
-            "data_offsets": [offset, offset + 2],
-        }
-        chunks.append(alpha)
+        span = [offset, offset + 2]
+        header[f"{layer}.alpha"] = {"dtype": "F16", "shape": [], "data_offsets": span}
+        chunks.append(struct.pack("<e", spec.rank / 2))
         offset += 2
     return header, b"".join(chunks)
 
@@ -204,4 +209,4 @@ def file_hashes(data: bytes) -> FileHashes:
     tensor_part = data[header_end:] if header_end <= len(data) else data
     autov3 = hashlib.sha256(tensor_part).hexdigest()[:12].upper()
     crc = f"{zlib.crc32(data) & 0xFFFFFFFF:08X}"
-    return FileHashes(sha, autov1, sha[:10], autov3, crc)
+    return FileHashes(len(data), sha, autov1, sha[:10], autov3, crc)

@@ -90,6 +90,10 @@ def corrupt_jpeg(good: bytes) -> bytes:
     return bytes(data)
 
 
+def _file_fault(model: Model) -> str | None:
+    return model.fault if model.fault in ("st-huge-header", "st-bad-json") else None
+
+
 class MediaStore:
     """Renders, encodes and caches every byte the platforms serve."""
 
@@ -149,12 +153,11 @@ class MediaStore:
 
         Faulty when the model carries a file fault.
         """
-        fault = model.fault if model.fault in ("st-huge-header", "st-bad-json") else None
         name = f"{model.platform}-{model.ordinal}-{version}.safetensors"
         path = self.cache_dir / "files" / name
         if path.exists():
             return path.read_bytes()
-        data = build_lora(model.lora(version), fault)
+        data = build_lora(model.lora(version), _file_fault(model))
         _atomic_write(path, data)
         return data
 
@@ -163,7 +166,8 @@ class MediaStore:
         key = f"{model.platform}:{model.external_id}:{version}"
         found = self._hashes.get(key)
         if found is None:
-            found = file_hashes(self.lora_bytes(model, version))
+            # hashing needs the bytes, not the cache file: build them without writing
+            found = file_hashes(build_lora(model.lora(version), _file_fault(model)))
             with self._lock:
                 self._hashes[key] = found
         return found

@@ -147,6 +147,8 @@ class World:
         self._models = {m.external_id: m for m in self.models}
         self._pictures = {p.external_id: p for p in self.pictures}
         self._versions = {v.id: (m, v) for m in self.models for v in m.versions}
+        self._models_on = {p: [m for m in self.models if m.platform == p] for p in Platform}
+        self._pictures_on = {p: [x for x in self.pictures if x.platform == p] for p in Platform}
         self._by_model: dict[str, list[Picture]] = {}
         for picture in self.pictures:
             if picture.model_id:
@@ -164,16 +166,18 @@ class World:
         return self._versions.get(version_id)
 
     def models_on(self, platform: Platform) -> list[Model]:
-        return [m for m in self.models if m.platform == platform]
+        return list(self._models_on[platform])
 
     def pictures_on(self, platform: Platform) -> list[Picture]:
-        return [p for p in self.pictures if p.platform == platform]
+        return list(self._pictures_on[platform])
 
     def pictures_of(self, model: Model) -> list[Picture]:
         """The model's showcase images that are still up."""
         return [p for p in self._by_model.get(model.external_id, []) if not self.is_removed(p)]
 
     def is_removed(self, item: Model | Picture) -> bool:
+        if not self.removed:
+            return False
         kind = Kind.MODEL if isinstance(item, Model) else Kind.IMAGE
         return (kind, item.external_id) in self.removed
 

@@ -9,7 +9,9 @@ first, so the same parser reads several sites:
 - **Placement**: a card inside an element whose id, class, ``data-section`` or heading says
   "recommend" (推荐 too) is ``recommended``; otherwise the page's own placement (home/search).
 - **Detail page**: ``data-*`` attributes when present, then microdata/Open Graph, then common
-  class names (``title``, ``creator``, ``tag``, ``trigger``, ``prompt``, ``description``).
+  class names (``owner``/``creator``/``author``, ``tag``, ``trigger``, ``prompt``,
+  ``description``); the model file is the download link ending in ``.safetensors``.
+- A page the site marks as removed (``data-state="removed"``, ``h1.removed``) is not content.
 """
 
 from __future__ import annotations
@@ -17,11 +19,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 from parsel import Selector
 
-from crawler.items import CandidateKind, ImageCandidate, LicenceFlags, ModelCandidate, Placement
+from crawler.items import (
+    CandidateKind,
+    ImageCandidate,
+    LicenceFlags,
+    ModelCandidate,
+    ModelFile,
+    Placement,
+)
 from crawler.parsers import ParseContext
 
 _CARD_PATH = re.compile(r"/(models|posts|images|works|artworks)/([A-Za-z0-9_-]{3,})/?$")
@@ -98,18 +107,31 @@ def _all(doc: Selector, queries: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def removed_reason(html: str) -> str | None:
+    """The site's own "removed" message when the page says the item is gone."""
+    doc = Selector(text=html)
+    if doc.css("[data-state='removed'], h1.removed, .removed-notice"):
+        return _first(doc, ("h1.removed ::text", ".removed-notice ::text")) or "removed"
+    return None
+
+
 def parse_detail(html: str, card: Card, ctx: ParseContext) -> ModelCandidate | ImageCandidate:
     """A detail page as an item; the card supplies kind, id, placement and rank."""
     doc = Selector(text=html)
     title = _first(
         doc,
-        ("[data-title]::attr(data-title)", "h1 ::text", "meta[property='og:title']::attr(content)"),
+        (
+            "[data-title]::attr(data-title)",
+            "h1 ::text",
+            "meta[property='og:title']::attr(content)",
+        ),
     )
     image = _first(
         doc,
         (
             "[data-media-url]::attr(data-media-url)",
             "meta[property='og:image']::attr(content)",
+            "img.artwork::attr(src)",
             "main img::attr(src)",
             "article img::attr(src)",
             "img::attr(src)",
@@ -120,6 +142,7 @@ def parse_detail(html: str, card: Card, ctx: ParseContext) -> ModelCandidate | I
         (
             "[data-creator]::attr(data-creator)",
             "[itemprop='author'] ::text",
+            ".owner ::text",
             ".creator ::text",
             ".author ::text",
         ),
@@ -128,6 +151,8 @@ def parse_detail(html: str, card: Card, ctx: ParseContext) -> ModelCandidate | I
         doc,
         (".description ::text", "meta[name='description']::attr(content)"),
     )
+    if creator and creator.lower().startswith("by "):
+        creator = creator[3:].strip()
     tags = _all(doc, ("[data-tag]::attr(data-tag)", ".tag ::text", "a[rel='tag'] ::text"))
     common = {
         "platform": ctx.platform,
@@ -147,7 +172,19 @@ def parse_detail(html: str, card: Card, ctx: ParseContext) -> ModelCandidate | I
         "discovery": ctx.discovery(card.rank - 1),
     }
     if card.kind is CandidateKind.MODEL:
-        trigger = _all(doc, ("[data-trigger]::attr(data-trigger)", ".trigger ::text"))
-        return ModelCandidate(**common, trigger_words=trigger)  # type: ignore[arg-type]
+        trigger = _all(doc, ("[data-trigger]::attr(data-trigger)", ".trigger code::text"))
+        files = tuple(
+            ModelFile(
+                name=unquote(urlsplit(href).path.rsplit("/", 1)[-1]),
+                url=href,
+                size_bytes=None,
+                sha256=None,
+            )
+            for href in dict.fromkeys(
+                urljoin(card.url, h)
+                for h in doc.css("a[href$='.safetensors']::attr(href)").getall()
+            )
+        )
+        return ModelCandidate(**common, trigger_words=trigger, files=files)  # type: ignore[arg-type]
     prompt = _first(doc, ("[data-prompt]::attr(data-prompt)", ".prompt ::text"))
     return ImageCandidate(**common, prompt=prompt)  # type: ignore[arg-type]

@@ -127,6 +127,7 @@ def parse_model_info(data: object, ctx: ParseContext, index: int = 0) -> ModelCa
         warc_record_id=ctx.warc_record_id,
         discovery=ctx.discovery(index),
         trigger_words=trigger,
+        instance_prompt=instance if isinstance(instance, str) and instance else None,
         version_ids=(revision,),
         base_model=base if isinstance(base, str) else next(iter(str_tuple(base)), None),
         files=tuple(files),

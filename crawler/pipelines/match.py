@@ -23,6 +23,7 @@ from scrapy.crawler import Crawler
 
 from crawler.items import Candidate, CrawlFailure, ModelCandidate
 from crawler.likeness import EngineLoad
+from matching import CandidateEvidence, MatchingError
 
 Judged = tuple[tuple[dict[str, Any], ...], str | None]  # verdicts as JSON, or why none
 
@@ -38,7 +39,7 @@ def evidence_key(item: Candidate) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
-def build_evidence(matching: Any, item: Candidate) -> Any:
+def build_evidence(item: Candidate) -> CandidateEvidence:
     images: tuple[bytes, ...] = ()
     if item.media_path:
         images = (Path(item.media_path).read_bytes(),)
@@ -53,15 +54,14 @@ def build_evidence(matching: Any, item: Candidate) -> Any:
         "creator": item.creator or "",
     }
     if isinstance(item, ModelCandidate):
-        is_hf = any(f.url and "/resolve/" in f.url for f in item.files)
-        return matching.CandidateEvidence(
+        return CandidateEvidence(
             **common,
             file_names=tuple(f.name for f in item.files),
             lora_metadata=dict(item.safetensors[0].metadata) if item.safetensors else None,
-            trained_words=() if is_hf else tuple(item.trigger_words),
-            instance_prompt=" ".join(item.trigger_words) if is_hf else "",
+            trained_words=() if item.instance_prompt else tuple(item.trigger_words),
+            instance_prompt=item.instance_prompt or "",
         )
-    return matching.CandidateEvidence(**common, prompt=item.prompt or "")
+    return CandidateEvidence(**common, prompt=item.prompt or "")
 
 
 class MatchPipeline:
@@ -82,12 +82,11 @@ class MatchPipeline:
             self.pool.shutdown(wait=True)
 
     def _judge(self, load: EngineLoad, item: Candidate) -> Judged:
-        engine, matching = load.engine, load.module
-        assert engine is not None and matching is not None
-        evidence = build_evidence(matching, item)
+        engine = load.engine
+        assert engine is not None
         try:
-            verdicts = engine.judge(evidence)
-        except matching.MatchingError as exc:
+            verdicts = engine.judge(build_evidence(item))
+        except MatchingError as exc:
             return (), f"not judged: {exc}"
         return tuple(v.to_json() for v in verdicts if v.character is not None), None
 

@@ -27,6 +27,8 @@ from scrapy.exceptions import IgnoreRequest
 from crawler.exceptions import MediaError
 from crawler.items import Candidate, CrawlFailure
 
+DAMAGE_RETRIES = 2
+
 
 def check_image(url: str, data: bytes, max_pixels: int) -> dict[str, str]:
     """Quick perceptual hashes of a whole, decodable image within the pixel cap.
@@ -90,8 +92,7 @@ class MediaPipeline:
             return item
         url = item.media_urls[0]
         try:
-            data = await self._fetch(url)
-            hashes = check_image(url, data, self.max_pixels)
+            data, hashes = await self._fetch_checked(url)
         except MediaError as exc:
             return self._failed(item, exc.reason)
         if self.folder is None:
@@ -100,6 +101,18 @@ class MediaPipeline:
             sha, stored = store_bytes(self.folder, data)
             path = str(stored)
         return dataclasses.replace(item, media_sha256=sha, media_path=path, hashes=hashes)
+
+    async def _fetch_checked(self, url: str) -> tuple[bytes, dict[str, str]]:
+        """Fetch and check; a cut transfer looks like a damaged image, so fetch it again."""
+        attempt = 0
+        while True:
+            data = await self._fetch(url)
+            try:
+                return data, check_image(url, data, self.max_pixels)
+            except MediaError as exc:
+                if not exc.reason.startswith("damaged image") or attempt >= DAMAGE_RETRIES:
+                    raise
+                attempt += 1
 
     async def _fetch(self, url: str) -> bytes:
         engine = self.crawler.engine

@@ -63,6 +63,7 @@ def crawl_facts(item: Candidate) -> dict[str, Any]:
     if isinstance(item, ModelCandidate):
         facts.update(
             trigger_words=list(item.trigger_words),
+            instance_prompt=item.instance_prompt,
             version_ids=list(item.version_ids),
             base_model=item.base_model,
             files=[asdict(f) for f in item.files],

@@ -145,6 +145,8 @@ class PlatformSpider(scrapy.Spider):
                 reason = str(meta["rw_give_up_reason"])
         else:
             reason = meta.get("rw_give_up_reason") or f"{type(exc).__name__}: {exc}"
+            if not meta.get("rw_give_up_reason"):
+                self.logger.warning("%s failed: %s", request.url, failure.getTraceback())
         kind = meta.get("rw_kind")
         yield self.failure(
             request.url,

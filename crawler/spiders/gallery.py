@@ -1,7 +1,9 @@
 """JavaScript galleries through scrapy-playwright on Debian's Chromium.
 
-Listings: the home page (placement ``home``, cards inside a "recommended" section become
-``recommended``) and ``<base>/search?q=<term>`` per search term (``search``). Each listing is
+Listings: the home page (placement ``home``; cards inside a "recommended" section become
+``recommended``) and the model feed ``<base>/models`` (``listing``); with
+``GALLERY_SEARCH_PATH`` set on the spider class, also that page per search term (``search``:
+the sandbox gallery, like many of these sites, offers no search page). Each listing is
 rendered, then scrolled until no new cards appear twice in a row, at most
 ``target.scroll_limit`` times. Each card's detail page is rendered and parsed. The rendered DOM
 after scrolling is archived in the WARC as a resource record, and so is every JSON body the
@@ -16,19 +18,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote
 
 import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.items import Placement
+from crawler.items import FailureStatus, ModelCandidate, Placement
 from crawler.middlewares.warc import META_RECORD_ID, WarcRecorderMiddleware
 from crawler.parsers import ParseContext
-from crawler.parsers.gallery import Card, parse_cards, parse_detail
-from crawler.spiders import PlatformSpider
+from crawler.parsers.gallery import Card, parse_cards, parse_detail, removed_reason
+from crawler.spiders.lora import LoraSpider
 
 CARD_SELECTOR = "a[href*='/models/'], a[href*='/posts/'], a[href*='/images/']"
+DETAIL_READY = "h1, [data-title], [data-state='removed']"
 SETTLE_MS = 1500  # wait this long for new cards after a scroll
 RENDER_TIMEOUT_MS = 15_000
 
@@ -38,8 +41,13 @@ def abort_request(request: Any) -> bool:
     return str(getattr(request, "resource_type", "")) in ("font", "media")
 
 
-class GallerySpider(PlatformSpider):
+class GallerySpider(LoraSpider):
     name = "gallery"
+    LISTINGS: tuple[tuple[str, Placement], ...] = (
+        ("", Placement.HOME),
+        ("/models", Placement.LISTING),
+    )
+    GALLERY_SEARCH_PATH: str | None = None  # e.g. "/search?q=" on sites that have one
 
     def _page_request(self, url: str, callback: Any, **meta: Any) -> scrapy.Request:
         return scrapy.Request(
@@ -56,12 +64,15 @@ class GallerySpider(PlatformSpider):
         )
 
     async def start(self) -> AsyncIterator[Any]:
-        yield self._page_request(self.target.base, self.parse_listing, rw_placement=Placement.HOME)
-        for term in self.target.search_terms:
-            url = f"{self.target.base}/search?{urlencode({'q': term})}"
-            yield self._page_request(
-                url, self.parse_listing, rw_placement=Placement.SEARCH, rw_term=term
-            )
+        for path, placement in self.LISTINGS:
+            url = f"{self.target.base}{path or '/'}"
+            yield self._page_request(url, self.parse_listing, rw_placement=placement)
+        if self.GALLERY_SEARCH_PATH is not None:
+            for term in self.target.search_terms:
+                url = f"{self.target.base}{self.GALLERY_SEARCH_PATH}{quote(term)}"
+                yield self._page_request(
+                    url, self.parse_listing, rw_placement=Placement.SEARCH, rw_term=term
+                )
 
     def _archive(self, url: str, html: str, captured: list[tuple[str, int, bytes]]) -> str | None:
         mw = self.crawler.get_downloader_middleware(WarcRecorderMiddleware)
@@ -125,7 +136,7 @@ class GallerySpider(PlatformSpider):
         page = response.meta["playwright_page"]
         card: Card = response.meta["rw_card"]
         try:
-            await page.wait_for_selector("h1, [data-title]", timeout=RENDER_TIMEOUT_MS)
+            await page.wait_for_selector(DETAIL_READY, timeout=RENDER_TIMEOUT_MS)
             html = await page.content()
         except Exception as exc:  # noqa: BLE001 - recorded with its reason
             yield self.failure(
@@ -147,8 +158,25 @@ class GallerySpider(PlatformSpider):
             term=response.meta.get("rw_term"),
             placement=card.placement,
         )
-        if self.claim(card.kind, card.external_id):
-            yield parse_detail(html, card, ctx)
+        removed = removed_reason(html)
+        if removed is not None:
+            yield self.failure(
+                response.url,
+                f"the platform shows the item as removed: {removed}",
+                status=FailureStatus.FAILED,
+                kind=card.kind,
+                external_id=card.external_id,
+                record_id=record_id,
+            )
+            return
+        if not self.claim(card.kind, card.external_id):
+            return
+        item = parse_detail(html, card, ctx)
+        if isinstance(item, ModelCandidate) and not self.seen.unchanged(item):
+            for out in self.with_headers(item):
+                yield out
+        else:
+            yield item
 
     async def close_page_errback(self, failure: Failure) -> AsyncIterator[Any]:
         request = failure.request  # type: ignore[attr-defined]

@@ -23,7 +23,8 @@ from crawler.parsers.safetensors import PREFIX_BYTES, header_length, parse_heade
 from crawler.spiders import PlatformSpider
 
 MAX_FILES = 2
-PREFIX_SLACK = 64 * 1024  # a server answering 200 may send this much before we cut it off
+PREFIX_SLACK = 64 * 1024
+SHORT_READ_RETRIES = 2  # a server answering 200 may send this much before we cut it off
 
 
 @dataclasses.dataclass
@@ -68,9 +69,21 @@ class LoraSpider(PlatformSpider):
             job.errors.append(f"{name}: {error}")
         yield from self._next(job)
 
+    def _short_read(self, response: Response, wanted: int) -> scrapy.Request | None:
+        """A retry when a 206 brought fewer bytes than asked (a cut transfer), twice at most."""
+        tries = int(response.meta.get("rw_short_tries", 0))
+        if response.status != 206 or len(response.body) >= wanted or tries >= SHORT_READ_RETRIES:
+            return None
+        meta = {**response.meta, "rw_short_tries": tries + 1}
+        return response.request.replace(meta=meta, dont_filter=True)  # type: ignore[union-attr]
+
     def _on_prefix(self, response: Response) -> Iterator[Any]:
         job: _HeaderJob = response.meta["rw_job"]
         url = response.url
+        retry = self._short_read(response, PREFIX_BYTES)
+        if retry is not None:
+            yield retry
+            return
         try:
             length = header_length(url, response.body[:PREFIX_BYTES])
             if len(response.body) >= PREFIX_BYTES + length:  # the server sent it all at once
@@ -102,6 +115,10 @@ class LoraSpider(PlatformSpider):
     def _on_header(self, response: Response) -> Iterator[Any]:
         job: _HeaderJob = response.meta["rw_job"]
         length: int = response.meta["rw_length"]
+        retry = self._short_read(response, length)
+        if retry is not None:
+            yield retry
+            return
         body = response.body
         if response.status == 200:  # Range ignored: the body starts at byte 0
             body = body[PREFIX_BYTES : PREFIX_BYTES + length]

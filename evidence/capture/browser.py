@@ -24,20 +24,28 @@ CHROMIUM_ARGS = (
 
 
 @asynccontextmanager
-async def launch_browser(chromium_path: str = "/usr/bin/chromium") -> AsyncIterator[Browser]:
-    """Start headless Chromium; always closed on exit."""
+async def launch_browser(
+    chromium_path: str = "/usr/bin/chromium", extra_args: tuple[str, ...] = ()
+) -> AsyncIterator[Browser]:
+    """Start headless Chromium; always closed on exit.
+
+    ``extra_args`` is for deliberate, recorded exceptions such as
+    ``--ignore-certificate-errors-spki-list=<pin>`` for a test server's certificate.
+    """
     async with async_playwright() as playwright:
-        browser = await _launch(playwright, chromium_path)
+        browser = await _launch(playwright, chromium_path, extra_args)
         try:
             yield browser
         finally:
             await browser.close()
 
 
-async def _launch(playwright: Playwright, chromium_path: str) -> Browser:
+async def _launch(
+    playwright: Playwright, chromium_path: str, extra_args: tuple[str, ...] = ()
+) -> Browser:
     try:
         return await playwright.chromium.launch(
-            executable_path=chromium_path, headless=True, args=list(CHROMIUM_ARGS)
+            executable_path=chromium_path, headless=True, args=[*CHROMIUM_ARGS, *extra_args]
         )
     except PlaywrightError as exc:
         raise CaptureError(f"{chromium_path}: cannot start Chromium ({exc.message})") from exc

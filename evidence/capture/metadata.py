@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import platform
 import socket
+import ssl
 import sys
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
@@ -69,6 +70,26 @@ async def redirect_chain(response: Response | None) -> list[dict[str, Any]]:
         )
         request = request.redirected_from
     return list(reversed(hops))
+
+
+TLS_CERT_FILE = "tls-certificate.pem"
+
+
+async def server_certificate(url: str, timeout_s: float = 10.0) -> tuple[bytes | None, str]:
+    """The leaf certificate the HTTPS server presents (PEM), fetched on a second connection.
+
+    Not verified on purpose: what the server presented is the fact recorded (research
+    evidence.md §3.4 item 3; WACZ specs#147). Returns ``(None, reason)`` when unavailable.
+    """
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        return None, "not HTTPS"
+    address = (parts.hostname, parts.port or 443)
+    try:
+        pem = await asyncio.to_thread(ssl.get_server_certificate, address, timeout=timeout_s)
+    except (OSError, ssl.SSLError) as exc:
+        return None, f"{parts.hostname}:{address[1]}: {exc}"
+    return pem.encode("ascii"), ""
 
 
 def tls_summary(exchange: Exchange | None) -> dict[str, Any]:

@@ -30,6 +30,7 @@ class FailureReason(StrEnum):
     NOT_FOUND = "not_found"
     HTTP_ERROR = "http_error"
     NETWORK = "network"
+    BROWSER = "browser"
     SEALING = "sealing"
 
 

@@ -100,6 +100,9 @@ async def capture(browser: Browser, job: CaptureJob) -> CaptureResult:
     work.mkdir()
     try:
         return await _capture(browser, job, capture_id, work)
+    except PlaywrightError as exc:
+        # the browser failed mid-capture (crash, timeout): a failed capture, never sealed
+        return _failed(job, capture_id, work, FailureReason.BROWSER, exc.message, None, "")
     finally:
         shutil.rmtree(work, ignore_errors=True)
         pid_file.unlink(missing_ok=True)
@@ -146,6 +149,9 @@ async def _capture(browser: Browser, job: CaptureJob, capture_id: str, work: Pat
         media_found, media_errors = await _media(context, job, exchanges, writer, removed)
         stages.mark("media")
         redirects = await metadata.redirect_chain(response)
+        certificate, certificate_error = await metadata.server_certificate(state.final_url)
+        if certificate is not None:
+            writer.write_bytes(metadata.TLS_CERT_FILE, certificate)
         browser_version = browser.version
     finally:
         await context.close()
@@ -174,7 +180,11 @@ async def _capture(browser: Browser, job: CaptureJob, capture_id: str, work: Pat
         "redirects": redirects,
         "headers": [list(h) for h in main.response_headers] if main else [],
         "server": {"ip": main.server_ip, "port": main.server_port} if main else {},
-        "tls": metadata.tls_summary(main),
+        "tls": {
+            **metadata.tls_summary(main),
+            "certificate_file": metadata.TLS_CERT_FILE if certificate else None,
+            "certificate_error": certificate_error or None,
+        },
         "dns": await metadata.dns_answer(job.url),
         "environment": metadata.environment(browser_version),
         "options": job.options.as_dict(),

@@ -15,6 +15,7 @@ from rightswatch.commands.options import config_option, database_option, open_co
 from rightswatch.config import config_path
 from rightswatch.crawling import plan_from_config
 from rightswatch.library import sync_config
+from rightswatch.likeness import refresh_fingerprints
 
 
 def _progress_table(rows: dict[str, Progress]) -> Table:
@@ -78,8 +79,9 @@ def crawl(
     config = open_config(config_file)
     assert config is not None
     store = open_store(database_url, config)
-    sync_config(store, config)
     plan = plan_from_config(config, store.url, platforms=platforms, full=full, max_items=max_items)
+    sync_config(store, config)
+    refresh_fingerprints(store)
     store.dispose()
     console = Console(stderr=True)
     rows: dict[str, Progress] = {}

@@ -6,19 +6,31 @@ The product never imports the ``sandbox`` package; these commands run it as a ch
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
+from types import FrameType
 
 import click
 
 
 def _run(arguments: list[str]) -> None:
+    child = subprocess.Popen([sys.executable, "-m", "sandbox", *arguments])
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        child.terminate()
+
+    previous = signal.signal(signal.SIGTERM, stop)  # never leave the server behind
     try:
-        completed = subprocess.run([sys.executable, "-m", "sandbox", *arguments], check=False)
+        code = child.wait()
     except KeyboardInterrupt:
+        child.terminate()
+        child.wait()
         raise SystemExit(130) from None
-    raise SystemExit(completed.returncode)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    raise SystemExit(code)
 
 
 @click.group("sandbox")

@@ -126,6 +126,7 @@ def test_hf_model_info() -> None:
     assert model.external_id == "someuser/example-hero-lora"
     assert model.page_url == "https://huggingface.co/someuser/example-hero-lora"
     assert model.trigger_words == ("examplehero",)
+    assert model.instance_prompt == "examplehero"
     assert model.licence.licence == "openrail++"
     assert model.base_model == "stabilityai/stable-diffusion-xl-base-1.0"
     assert "character" in model.tags and model.tags.count("lora") == 1

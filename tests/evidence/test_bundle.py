@@ -314,3 +314,20 @@ def test_cli_verify_exit_codes(bundle, tmp_path):
     result = json.loads(bad.stdout)
     assert not result["ok"]
     assert any(c["file"] == "VERIFY.md" and not c["ok"] for c in result["checks"])
+
+
+def test_wacz_index_agrees_with_cdxj_indexer(bundle):
+    from evidence.wacz import cdxj_lines
+
+    warc = next(bundle["tree"].rglob("traffic.warc.gz"))
+    out = subprocess.run([str(BIN / "cdxj-indexer"), str(warc)], capture_output=True, text=True,
+                         check=True).stdout  # fmt: skip
+
+    def key(line: str) -> tuple[str, str, int, int, str]:
+        urlkey, ts, data = line.split(" ", 2)
+        entry = json.loads(data)
+        return urlkey, ts, int(entry["offset"]), int(entry["length"]), entry["digest"]
+
+    reference = {key(line) for line in out.splitlines() if '"status"' in line}
+    ours = {key(line) for line in cdxj_lines(warc, "traffic.warc.gz")}
+    assert reference and reference == ours

@@ -42,7 +42,7 @@ def test_js_page_captured_sealed_and_verifiable(tmp_path, chromium, site, sealin
     assert meta["status"] == 200 and meta["final_url"] == f"{site.url}/js"
     assert meta["server"]["ip"] == "127.0.0.1"
     assert meta["dns"]["addresses"] == ["127.0.0.1"]
-    assert meta["tls"] == {"https": False}
+    assert meta["tls"]["https"] is False and meta["tls"]["certificate_file"] is None
     assert meta["options"]["viewport"] == {"width": 1366, "height": 900}
     assert meta["environment"]["browser"].startswith("Chromium ")
     assert meta["operator"] == "Test Operator"

@@ -75,3 +75,39 @@ def test_notice_needs_sealed_evidence(db, settings, site, tmp_path):
     fid = seed_finding(db, site.url, "fox2", tmp_path / "refs", status=FindingStatus.CONFIRMED)
     with pytest.raises(NoticeError, match="no sealed capture"):
         draft_notice(db, fid, "dmca", settings)
+
+
+def test_export_refuses_unknown_or_uncaptured_findings(db, settings, site, tmp_path):
+    from evidence.bundle import export_bundle
+    from evidence.exceptions import BundleError, NotFound
+
+    with pytest.raises(NotFound, match="no finding with id 999"):
+        export_bundle(db, [999], str(tmp_path / "x.zip"), settings)
+    fid = seed_finding(db, site.url, f"fox-{uuid.uuid4().hex[:8]}", tmp_path / "refs")
+    with pytest.raises(BundleError, match=f"finding {fid}: no sealed capture"):
+        export_bundle(db, [fid], str(tmp_path / "x.zip"), settings)
+    with db.session() as s:
+        assert ledger.chain(s, finding_id=fid) == []  # nothing recorded for a refused export
+    assert not (tmp_path / "x.zip").exists()
+
+
+def test_decisions_and_verifications_enter_the_custody_chain(db, site, tmp_path):
+    from evidence.casefile import record_decision, record_verification
+    from evidence.exceptions import DecisionError
+    from evidence.verify import Check, VerifyReport
+
+    fid = seed_finding(db, site.url, f"fox-{uuid.uuid4().hex[:8]}", tmp_path / "refs")
+    record_decision(db, fid, FindingStatus.CONFIRMED, reviewer="Jane Doe", reason="clear match")
+    with pytest.raises(DecisionError, match="not by review"):
+        record_decision(db, fid, FindingStatus.NOTICED, reviewer="Jane Doe")
+    report = VerifyReport("case.zip", (Check("sha256", "VERIFY.md", False, "changed"),))
+    record_verification(db, [fid], report, actor="Opposing Expert")
+    with db.session() as s:
+        finding = s.get(Finding, fid)
+        assert finding.status is FindingStatus.CONFIRMED and finding.reviewer == "Jane Doe"
+        entries = ledger.chain(s, finding_id=fid)
+    assert [e.action.value for e in entries] == ["decided", "verified"]
+    assert entries[0].details == {"from": "new", "to": "confirmed", "reason": "clear match"}
+    assert entries[1].details["ok"] is False
+    assert entries[1].details["problems"] == ["sha256: VERIFY.md"]
+    assert chain_problems(entries, source="db") == []

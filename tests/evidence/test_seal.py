@@ -165,3 +165,28 @@ def test_manifest_is_canonical_json(tmp_path, signer, stampers):
     raw = (tmp_path / "cap" / "manifest.json").read_text()
     assert json.loads(raw)["subject"] == {"id": 1}
     assert raw.endswith("\n")
+
+
+def test_seal_with_the_sandbox_tsa(tmp_path, signer, sandbox):
+    root = tmp_path / "cap"
+    writer = make_capture(root)
+    stamper = timestamper_for(TsaSpec(sandbox.tsa_url, sandbox.ca_pem()))
+    record = seal_directory(root, signer=signer, timestampers=[stamper], subject={},
+                            known=writer.digests)  # fmt: skip
+    assert record.tokens[0].policy == "1.3.6.1.4.1.55555.1.1"
+    assert verify_bundle(root).ok
+    name = record.tokens[0].name
+    ts = subprocess.run(
+        ["openssl", "ts", "-verify", "-data", "manifest.json", "-in", f"timestamps/{name}.tsr",
+         "-CAfile", f"timestamps/{name}.ca.pem", "-untrusted", f"timestamps/{name}.certs.pem"],
+        cwd=root, capture_output=True, text=True,
+    )  # fmt: skip
+    assert "Verification: OK" in ts.stdout, ts.stdout + ts.stderr
+
+
+def test_tokens_record_the_host_clock_offset(tmp_path, signer, stampers):
+    make_capture(tmp_path / "cap")
+    record = seal_directory(tmp_path / "cap", signer=signer, timestampers=stampers, subject={})
+    stamp = record.as_dict()["timestamps"][0]
+    # the local TSA shares this host's clock (accuracy 1 s, genTime truncated to seconds)
+    assert stamp["local_clock"] and abs(stamp["clock_offset_s"]) < 5

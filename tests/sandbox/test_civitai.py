@@ -190,3 +190,20 @@ def test_download_needs_a_token_then_redirects_to_a_range_capable_file(
     assert httpx.get(target.replace("Signature=", "Signature=x"), timeout=30).status_code == 403
     token_query = httpx.get(url, params={"token": "demo"}, timeout=30)
     assert token_query.status_code == 302
+
+
+def test_bulk_hash_lookup_tags_and_enums(sandbox: SandboxServer) -> None:
+    versions = [
+        m["modelVersions"][0] for m in _get(sandbox, "/api/v1/models?limit=3").json()["items"]
+    ]
+    hashes = [v["files"][0]["hashes"]["SHA256"] for v in versions]
+    url = f"{sandbox.url}/api/v1/model-versions/by-hash"
+    found = httpx.post(url, json=[*hashes, "A" * 64], timeout=30).json()
+    assert [v["id"] for v in found] == [v["id"] for v in versions]
+    assert httpx.post(url, json=["abc"], timeout=30).status_code == 400
+    assert httpx.post(url, json=["A" * 64] * 101, timeout=30).status_code == 400
+    tags = _get(sandbox, "/api/v1/tags?limit=2").json()
+    assert len(tags["items"]) == 2 and tags["metadata"]["totalItems"] > 2
+    assert tags["items"][0]["link"].startswith(f"{sandbox.url}/api/v1/models?tag=")
+    enums = _get(sandbox, "/api/v1/enums").json()
+    assert "LORA" in enums["ModelType"] and "Training Data" in enums["ModelFileType"]

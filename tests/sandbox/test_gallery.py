@@ -58,7 +58,7 @@ def test_details_and_recommended(sandbox: SandboxServer) -> None:
     post = _first(sandbox, "gallery", "image")
     detail = _api(sandbox, "post/detail", {"id": post["external_id"]})["data"]
     assert detail["images"][0]["generationData"]["prompt"]
-    media = httpx.get(sandbox.url + detail["images"][0]["url"], timeout=30)
+    media = httpx.get(detail["images"][0]["url"], timeout=30)
     assert media.headers["content-type"] == "image/png" and media.content.startswith(b"\x89PNG")
     model = _first(sandbox, "gallery", "model")
     info = _api(sandbox, "model/detail", {"id": model["external_id"]})["data"]

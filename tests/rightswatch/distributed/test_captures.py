@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from evidence.capture import CaptureOutcome, CaptureResult
-from evidence.exceptions import CaptureError
+from evidence.exceptions import EvidenceError
 from evidence.models import (
     Candidate,
     CandidateKind,
@@ -118,7 +118,7 @@ def test_a_dead_workers_pending_capture_gives_up_its_slot(pg_url: str, tmp_path:
         tsa_urls=(),
         chromium_path=str(tmp_path / "no-chromium"),
     )
-    with pytest.raises(CaptureError):  # the new try cannot start a browser here...
+    with pytest.raises(EvidenceError):  # the new try cannot sign or start a browser here...
         capture_in_slot(store, fid, "s1", settings)
     with store.session() as s:  # ...but the abandoned row no longer holds the slot
         old = s.get(Capture, pending)

@@ -1,0 +1,164 @@
+"""``rightswatch scan``: local images and LoRA files judged against the library."""
+
+from __future__ import annotations
+
+import json
+import random
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+from sqlalchemy import select
+
+from evidence.models import ReferenceImage
+from evidence.store import Store
+from rightswatch.cli import cli
+from rightswatch.config import load_config
+from rightswatch.likeness import (
+    VERSION_TAG,
+    character_profiles,
+    engine_thresholds,
+    refresh_fingerprints,
+    scan_files,
+    stored_fingerprints,
+)
+from tests.support.likeness import TRANSFORMS, draw_character, draw_scene, encode
+
+WATCH = """
+[client]
+name = "Acme Studio"
+
+[[characters]]
+name = "Hero"
+aliases = { zh = ["英雄"], "zh-Latn-pinyin" = ["yingxiong"] }
+references = ["refs/hero"]
+"""
+
+
+def _bad_and_odd_files(folder: Path) -> None:
+    folder.mkdir(parents=True)
+    (folder / "truncated.png").write_bytes(encode(draw_scene(1, 96))[:200])
+    (folder / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00garbage" * 40)
+    bomb = bytearray(encode(Image.new("L", (8, 8))))
+    ihdr = struct.pack(">II", 90_000, 90_000) + bytes(bomb[24:29])
+    bomb[16:29] = ihdr
+    bomb[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    (folder / "bomb.png").write_bytes(bytes(bomb))
+    Image.new("RGB", (1, 1), "red").save(folder / "dot.png")
+    draw_scene(2, 96).convert("CMYK").save(folder / "cmyk.jpg")
+    draw_scene(3, 64).convert("P").save(folder / "palette.gif")
+    frames = [draw_scene(4, 64), draw_scene(5, 64)]
+    frames[0].save(folder / "anim.webp", save_all=True, append_images=frames[1:])
+    (folder / "huge-header.safetensors").write_bytes(struct.pack("<Q", 2**63) + b"{}")
+    (folder / "broken.safetensors").write_bytes(struct.pack("<Q", 8) + b"{broken}")
+
+
+def _lora(path: Path) -> None:
+    metadata = {
+        "ss_output_name": "yingxiong_v1",
+        "ss_tag_frequency": json.dumps({"8_yingxiong": {"yingxiong": 30, "solo": 12}}),
+        "ss_dataset_dirs": json.dumps({"8_yingxiong": {"n_repeats": 8, "img_count": 32}}),
+    }
+    raw = json.dumps({"__metadata__": metadata}).encode()
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    refs = tmp_path / "refs" / "hero"
+    refs.mkdir(parents=True)
+    draw_character(1, size=192).save(refs / "hero-front.png")
+    (tmp_path / "watch.toml").write_text(WATCH, encoding="utf-8")
+    return tmp_path
+
+
+def _invoke(project: Path, *args: str) -> str:
+    db = f"sqlite:///{project / 'case.db'}"
+    result = CliRunner().invoke(
+        cli, [*args, "--config", str(project / "watch.toml"), "--database", db]
+    )
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_scan_reports_every_file_and_goes_on(project: Path) -> None:
+    _invoke(project, "references", "sync")
+    scans = project / "scans"
+    _bad_and_odd_files(scans / "odd")
+    mirrored = TRANSFORMS["mirror"][1](draw_character(1, size=192), random.Random(1))
+    mirrored.save(scans / "copy.jpg", quality=85)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    draw_character(1, size=192).rotate(90, expand=True).save(scans / "rotated.jpg", exif=exif)
+    _lora(scans / "model.safetensors")
+
+    lines = [json.loads(x) for x in _invoke(project, "scan", str(scans), "--json").splitlines()]
+    by_name = {Path(x["path"]).name: x for x in lines}
+    assert len(lines) == 12
+
+    copy = by_name["copy.jpg"]
+    assert (copy["decision"], copy["character"], copy["reference"]) == (
+        "flag",
+        "Hero",
+        "hero-front.png",
+    )
+    assert any("(mirrored)" in r for r in copy["reasons"])
+    assert by_name["rotated.jpg"]["decision"] == "flag"  # EXIF orientation undone
+    model = by_name["model.safetensors"]
+    assert model["decision"] == "flag"
+    assert model["reasons"][0].startswith("'yingxiong' in 30 of 32 training captions")
+
+    for name in ("truncated.png", "corrupt.jpg", "bomb.png"):
+        assert by_name[name]["decision"] is None
+        assert name in by_name[name]["error"]
+    assert "decompression bomb" in by_name["bomb.png"]["error"]
+    assert "header length" in by_name["huge-header.safetensors"]["error"]
+    assert "not valid JSON" in by_name["broken.safetensors"]["error"]
+    for name in ("dot.png", "cmyk.jpg", "palette.gif", "anim.webp"):
+        assert by_name[name]["error"] is None
+        assert by_name[name]["decision"] == "ignore"
+
+
+def test_scan_table_output(project: Path) -> None:
+    _invoke(project, "references", "sync")
+    target = project / "copy.png"
+    draw_character(1, size=192).save(target)
+    out = _invoke(project, "scan", str(target))
+    assert "flag" in out and "Hero" in out
+
+
+def test_fingerprints_are_stored_and_rebuilt_when_outdated(project: Path) -> None:
+    _invoke(project, "references", "sync")
+    store = Store.open(f"sqlite:///{project / 'case.db'}")
+    with store.session() as session:
+        row = session.scalars(select(ReferenceImage)).one()
+        assert row.fingerprint_version == VERSION_TAG
+        assert row.fingerprint is not None and row.fingerprint["sha256"] == row.sha256
+        row.fingerprint_version = "matching-0"
+    assert refresh_fingerprints(store) == []
+    with store.session() as session:
+        assert session.scalars(select(ReferenceImage)).one().fingerprint_version == VERSION_TAG
+
+
+def test_parallel_scan_matches_the_serial_scan(project: Path, tmp_path: Path) -> None:
+    _invoke(project, "references", "sync")
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for k in range(18):
+        image = draw_character(1, size=128) if k % 3 == 0 else draw_scene(k, 96)
+        image.save(folder / f"{k:02d}.png")
+    store = Store.open(f"sqlite:///{project / 'case.db'}")
+    config = load_config(project / "watch.toml")
+    args = (
+        character_profiles(config),
+        stored_fingerprints(store, config),
+        engine_thresholds(config),
+    )
+    files = sorted(folder.iterdir())
+    serial = [r.to_json() for r in scan_files(files, *args, workers=1)]
+    parallel = [r.to_json() for r in scan_files(files, *args, workers=2)]
+    assert serial == parallel
+    assert sum(r["decision"] == "flag" for r in serial) == 6
