@@ -179,7 +179,10 @@ def test_killed_worker_loses_nothing(
 ) -> None:
     sandbox = sandbox_factory(items=ITEMS)
     victim = worker_factory(tmp_path / "victim")
-    survivor = worker_factory(tmp_path / "survivor")
+    deadline = time.monotonic() + 60
+    while "worker consuming" not in victim.log():
+        assert time.monotonic() < deadline, f"the victim did not start:\n{victim.log()}"
+        time.sleep(0.05)
     conn = connect(redis_space.url, namespace=redis_space.namespace)
     outcome: list[CrawlReport] = []
     plan = _plan(sandbox.url, pg_url, tmp_path / "coordinator", delay=0.05, terms=TERMS[:1])
@@ -192,8 +195,8 @@ def test_killed_worker_loses_nothing(
     deadline = time.monotonic() + 120
     while not list(victim.output_dir.glob("run-*/shards/*/run-*/*.warc.gz")):
         assert time.monotonic() < deadline, f"the victim never started a crawl:\n{victim.log()}"
-        assert runner.is_alive()
         time.sleep(0.05)
+    survivor = worker_factory(tmp_path / "survivor")  # the victim holds one shard (prefetch 1)
     started = {p.parent.name.rsplit("-", 1)[0] for p in victim.started_shards()}
     os.kill(victim.pid, signal.SIGKILL)  # mid-crawl: its WARC is open, its task unacknowledged
     victim.process.wait(timeout=10)
