@@ -64,9 +64,25 @@ def _plan(
 ) -> tuple[CaptureJob, int]:
     """The job for a finding and the id of its new (pending) Capture row.
 
-    ``key`` is the capture's idempotency key (unique in the case file); a key already
-    recorded raises :class:`SlotTaken` before anything is captured.
+    ``key`` is the capture's idempotency key; a key already in the case file raises
+    :class:`SlotTaken` before anything is captured.
     """
+    try:
+        return _plan_row(store, finding_id, settings, options, sealing, key)
+    except IntegrityError as exc:
+        if key is None:
+            raise
+        raise SlotTaken(key) from exc
+
+
+def _plan_row(
+    store: Store,
+    finding_id: int,
+    settings: EvidenceSettings,
+    options: CaptureOptions,
+    sealing: SealConfig,
+    key: str | None,
+) -> tuple[CaptureJob, int]:
     with store.session() as session:
         finding = session.get(Finding, finding_id)
         if finding is None:
@@ -101,12 +117,7 @@ def _plan(
             idempotency_key=key,
         )
         session.add(row)
-        try:
-            session.flush()
-        except IntegrityError as exc:
-            if key is None:
-                raise
-            raise SlotTaken(key) from exc
+        session.flush()
         subject = {
             "finding": finding_id,
             "capture": row.id,
