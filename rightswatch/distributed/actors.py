@@ -91,7 +91,15 @@ def _failed_shard(shard: str, platform: str, reason: str) -> ShardResult:
 
 
 def register(conn: Connection, context: WorkerContext | None = None) -> Actors:
-    """Declare the actors on ``conn``'s broker; ``context`` is needed only to run them."""
+    """Declare the actors on ``conn``'s broker; ``context`` is needed only to run them.
+
+    Senders may call it again on the same connection: they get the actors already declared.
+    """
+    if context is None and SHARD_ACTOR in conn.broker.actors:
+        return Actors(
+            crawl_shard=conn.broker.get_actor(SHARD_ACTOR),
+            capture_slot=conn.broker.get_actor(CAPTURE_ACTOR),
+        )
 
     def need_context() -> WorkerContext:
         if context is None:

@@ -12,6 +12,7 @@ shard with the worker that ran it, its time and its WARC file.
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 import uuid
@@ -130,6 +131,7 @@ def run_distributed_crawl(
             platforms=[t.name for t in plan.targets],
             config_path=config_path,
             host=socket.gethostname(),
+            pid=os.getpid(),  # the coordinator; shards run in the workers' children
             warc_path=str(plan.output_dir / "run-<id>" / "shards"),
         )
         session.add(row)

@@ -9,7 +9,7 @@ A shard is one listing of one platform, walked to its end by one worker:
   recent listings (§1.2, §1.5), which the incremental stop rule ends after a few pages anyway.
 - Hugging Face: one shard per search term (the ``Link: rel="next"`` chain is sequential, §2.1).
 - JavaScript galleries: one shard per platform (every crawl starts on the home page and the
-  feeds are cursor-based infinite scrolls, §4).
+  feeds are cursor-based infinite scrolls, platforms.md §4.4).
 
 A model found by two terms is fetched by both shards; the case file's unique key (platform,
 kind, external id) and the record pipeline's upsert keep one candidate. A shard runs as
