@@ -85,7 +85,8 @@ def _user_error_exit_code(exc: BaseException) -> int | None:
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     try:
-        cli.main(args=argv, prog_name="rightswatch", standalone_mode=False)
+        # without standalone mode, click returns ctx.exit()'s code instead of raising
+        returned = cli.main(args=argv, prog_name="rightswatch", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
@@ -102,4 +103,4 @@ def main(argv: list[str] | None = None) -> None:
             f"[bold red]error:[/] {exc}", markup=True
         )
         sys.exit(code)
-    sys.exit(0)
+    sys.exit(returned if isinstance(returned, int) else 0)

@@ -182,3 +182,21 @@ def test_findings_list(tmp_path: Path, as_json: bool) -> None:
     else:
         assert "2 findings" in result.stdout
         assert "pic 2" in result.stdout
+
+
+def test_ctx_exit_codes_reach_the_shell(tmp_path: Path) -> None:
+    import click
+
+    from rightswatch.cli import cli, main
+
+    @cli.command("exit-probe", hidden=True)
+    @click.pass_context
+    def probe(ctx: click.Context) -> None:
+        ctx.exit(3)
+
+    try:
+        with pytest.raises(SystemExit) as info:
+            main(["exit-probe"])
+        assert info.value.code == 3
+    finally:
+        cli.commands.pop("exit-probe")
