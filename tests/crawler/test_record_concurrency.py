@@ -6,6 +6,7 @@ up as one candidate with its findings, and no writer may fail on the unique keys
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -88,13 +89,19 @@ def test_concurrent_writers_store_each_item_once(pg_url: str) -> None:
         crawler = FakeCrawler(FakeSpider(target, store), FakeStats(), {"RW_RUN_ID": "adhoc"})
         stats.append(crawler.stats)
         pipeline = RecordPipeline(crawler)  # type: ignore[arg-type]
+
+        async def record_all() -> None:
+            for item in items:
+                await pipeline.process_item(item)
+
         try:
             barrier.wait()
             pipeline.open_spider()
-            for item in items:
-                pipeline.process_item(item)
+            asyncio.run(record_all())
         except BaseException as exc:
             errors.append(exc)
+        finally:
+            pipeline.close_spider()
 
     threads = [threading.Thread(target=writer) for _ in range(WRITERS)]
     for t in threads:
