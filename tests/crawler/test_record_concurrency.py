@@ -92,7 +92,7 @@ def test_concurrent_writers_store_each_item_once(pg_url: str) -> None:
             barrier.wait()
             pipeline.open_spider()
             for item in items:
-                pipeline.process_item(item)
+                pipeline.record(item)
         except BaseException as exc:
             errors.append(exc)
 
