@@ -147,10 +147,11 @@ class RecordPipeline:
     async def process_item(self, item: Any) -> Any:
         """Record in the pipeline's one database thread (one transaction per item, in order)."""
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self.writer, self._record, item)
+        await loop.run_in_executor(self.writer, self.record, item)
         return item
 
-    def _record(self, item: Any) -> None:
+    def record(self, item: Any) -> None:
+        """Record one item in the calling thread (Scrapy goes through :meth:`process_item`)."""
         stats = self.crawler.stats
         assert stats is not None
         if isinstance(item, CrawlFailure):
