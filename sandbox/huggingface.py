@@ -21,7 +21,7 @@ import base64
 import hashlib
 import html
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -233,7 +233,7 @@ def routes(site: Site) -> list[BaseRoute]:
             sha256 = hashlib.sha256(content).hexdigest()
             headers.update({"X-Linked-Etag": f'"{sha256}"', "X-Linked-Size": str(len(content))})
             headers["ETag"] = f'"{sha256}"'
-            headers["Content-Disposition"] = f'attachment; filename="{name}"'
+            headers["Content-Disposition"] = disposition(name)
             kind = "application/octet-stream"
         return byte_response(request, content, kind, headers)
 
@@ -268,3 +268,10 @@ def routes(site: Site) -> list[BaseRoute]:
         Route("/{user}/{name}/resolve/{rev}/{path:path}", resolve, methods=["GET", "HEAD"]),
         Route("/{user}/{name}", page),
     ]
+
+
+def disposition(name: str) -> str:
+    """Content-Disposition for a file name in any script (RFC 6266: an ASCII fallback plus
+    the UTF-8 ``filename*``); HTTP header values are Latin-1, so raw CJK cannot go in."""
+    fallback = name.encode("ascii", "ignore").decode().replace('"', "") or "download"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"

@@ -105,3 +105,28 @@ def test_repo_page_is_server_rendered(sandbox: SandboxServer) -> None:
     repo = sandbox.get("/api/models?limit=1").json()[0]["id"]
     page = sandbox.get(f"/{repo}")
     assert page.status_code == 200 and repo in page.text and ".safetensors" in page.text
+
+
+def test_non_ascii_file_names_resolve_with_an_rfc_6266_disposition(
+    sandbox: SandboxServer,
+) -> None:
+    """Weights named in Chinese or Japanese download like any other (the header carries an
+    ASCII fallback and the UTF-8 name in filename*)."""
+    url, found = "/api/models?filter=lora&limit=100&blobs=true", None
+    while url and found is None:
+        page = sandbox.get(url.removeprefix(sandbox.url))
+        for model in page.json():
+            info = sandbox.get(f"/api/models/{model['id']}").json()
+            names = [s["rfilename"] for s in info["siblings"] if not s["rfilename"].isascii()]
+            if names:
+                found = (model["id"], names[0])
+                break
+        url = _next_link(page) or ""
+    assert found is not None, "the sandbox world has no non-ASCII file name to test with"
+    repo, name = found
+    head = httpx.head(f"{sandbox.url}/{repo}/resolve/main/{name}", timeout=30)
+    assert head.status_code == 200
+    disposition = head.headers["content-disposition"]
+    assert disposition.isascii()
+    assert "filename*=UTF-8''" in disposition
+    assert httpx.QueryParams(f"n={disposition.split(chr(39) * 2, 1)[1]}")["n"] == name
