@@ -11,6 +11,7 @@ from typing import Any
 
 from crawler import __version__
 from crawler.plan import PlatformTarget, RobotsPolicy
+from evidence.capture.chromium import CHROMIUM_ARGS, CHROMIUM_PATH
 from evidence.models import PlatformKind
 
 USER_AGENT = (
@@ -79,25 +80,15 @@ BASE: dict[str, Any] = {
     "RW_INCREMENTAL_STOP_RUN": 10,  # consecutive already-seen items that end a Newest listing
 }
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-]
 
 PLAYWRIGHT: dict[str, Any] = {
     # Only the schemes in use get a handler: each handler launches its own browser.
     "PLAYWRIGHT_BROWSER_TYPE": "chromium",
     "PLAYWRIGHT_LAUNCH_OPTIONS": {
-        "executable_path": "/usr/bin/chromium",
+        "executable_path": CHROMIUM_PATH,
         "headless": True,
         "timeout": 30_000,
-        "args": CHROMIUM_ARGS,
+        "args": list(CHROMIUM_ARGS),
     },
     "PLAYWRIGHT_MAX_CONTEXTS": 1,
     "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 2,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from evidence.capture.chromium import CHROMIUM_PATH
 from evidence.exceptions import TimestampError
 from evidence.seal import SealConfig
 from evidence.signing import Signer
@@ -28,7 +29,7 @@ class EvidenceSettings:
     timezone: str = "UTC"
     min_timestamps: int = 1
     tsa_timeout: float = DEFAULT_TIMEOUT
-    chromium_path: str = "/usr/bin/chromium"
+    chromium_path: str = CHROMIUM_PATH
     extra_ca: dict[str, bytes] = field(default_factory=dict, compare=False, hash=False)
 
     @property

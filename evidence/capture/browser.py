@@ -8,24 +8,14 @@ from contextlib import asynccontextmanager
 from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
+from evidence.capture.chromium import CHROMIUM_ARGS, CHROMIUM_PATH
 from evidence.capture.options import CaptureOptions
 from evidence.exceptions import CaptureError
-
-CHROMIUM_ARGS = (
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-)
 
 
 @asynccontextmanager
 async def launch_browser(
-    chromium_path: str = "/usr/bin/chromium", extra_args: tuple[str, ...] = ()
+    chromium_path: str = CHROMIUM_PATH, extra_args: tuple[str, ...] = ()
 ) -> AsyncIterator[Browser]:
     """Start headless Chromium; always closed on exit.
 

@@ -8,6 +8,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from evidence.capture.chromium import CHROMIUM_PATH
+
 DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/140.0.0.0 Safari/537.36 rightswatch-evidence/0.1"
@@ -50,7 +52,7 @@ class CaptureOptions:
     pdf: bool = True
     mhtml: bool = True
     follow_up: bool = False
-    chromium_path: str = "/usr/bin/chromium"
+    chromium_path: str = CHROMIUM_PATH
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from evidence.capture.chromium import CHROMIUM_PATH
 from evidence.signing import Signer, generate_keypair
 from evidence.timestamp import TsaSpec, timestamper_for
 from tests.support.local_tsa import LocalTsa, local_tsa
@@ -51,7 +52,7 @@ class BrowserRunner:
 
         self.loop = asyncio.new_event_loop()
         self._pw = self.loop.run_until_complete(async_playwright().start())
-        self.browser = self.loop.run_until_complete(_launch(self._pw, "/usr/bin/chromium"))
+        self.browser = self.loop.run_until_complete(_launch(self._pw, CHROMIUM_PATH))
 
     def run(self, coro):  # type: ignore[no-untyped-def]
         return self.loop.run_until_complete(coro)

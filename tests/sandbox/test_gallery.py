@@ -9,19 +9,9 @@ from typing import Any
 import httpx
 from playwright.async_api import Page, async_playwright
 
+from evidence.capture.chromium import CHROMIUM_ARGS
+from evidence.capture.chromium import CHROMIUM_PATH as CHROMIUM
 from tests.support.sandbox import SandboxServer
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-]
 
 
 def _api(sandbox: SandboxServer, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -84,7 +74,9 @@ def test_html_shells_carry_no_items(sandbox: SandboxServer) -> None:
 
 async def _in_browser(action: Callable[[Page], Awaitable[None]]) -> None:
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=list(CHROMIUM_ARGS)
+        )
         try:
             await action(await browser.new_page())
         finally:

@@ -20,6 +20,8 @@ from sqlalchemy import select
 
 from crawler.parsers import ParseContext
 from crawler.parsers.civitai import parse_models_page
+from evidence.capture.chromium import CHROMIUM_ARGS
+from evidence.capture.chromium import CHROMIUM_PATH as CHROMIUM
 from evidence.models import CustodyEvent, Finding, FindingStatus
 from evidence.signing import generate_keypair
 from rightswatch.config import load_config
@@ -32,23 +34,12 @@ from tests.support.local_tsa import local_tsa
 from tests.support.pages import serve_pages
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "artifacts" / "review"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-]
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
         yield chromium
         chromium.close()
 
