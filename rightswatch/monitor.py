@@ -50,9 +50,9 @@ from evidence.models import (
 from evidence.settings import EvidenceSettings
 from evidence.store import Store
 from rightswatch import distributed
-from rightswatch.commands.evidence import evidence_settings
 from rightswatch.config import WatchConfig, load_config
 from rightswatch.crawling import plan_from_config
+from rightswatch.evidence_settings import evidence_settings
 from rightswatch.library import sync_config
 from rightswatch.notify import channels, send_digest
 from rightswatch.recheck import lease_name, run_rechecks

@@ -22,8 +22,8 @@ from evidence.casefile import capture_findings
 from evidence.lease import hold
 from evidence.models import Candidate, CaptureStatus, Finding, FindingStatus, Platform
 from evidence.store import Store
-from rightswatch.commands.evidence import evidence_settings
 from rightswatch.config import load_config
+from rightswatch.evidence_settings import evidence_settings
 
 log = logging.getLogger("rightswatch.recheck")
 

@@ -18,7 +18,6 @@ from rich.console import Console
 from rich.table import Table
 
 from evidence.models import NoticeTemplate
-from evidence.settings import EvidenceSettings
 from evidence.signing import generate_keypair
 from rightswatch.commands.options import (
     config_option,
@@ -27,23 +26,11 @@ from rightswatch.commands.options import (
     open_config,
     open_store,
 )
-from rightswatch.config import EvidenceConfig, WatchConfig
+from rightswatch.config import EvidenceConfig
+from rightswatch.evidence_settings import evidence_settings
 
 if TYPE_CHECKING:
     from evidence.capture import CaptureResult
-
-
-def evidence_settings(config: WatchConfig) -> EvidenceSettings:
-    """The evidence package's settings from watch.toml's [evidence] section."""
-    ev = config.evidence
-    return EvidenceSettings(
-        folder=config.resolve(ev.folder),
-        signing_key=config.resolve(ev.signing_key),
-        tsa_urls=tuple(str(u) for u in ev.tsa_urls),
-        tsa_ca_files=tuple(config.resolve(p) for p in ev.tsa_ca_files),
-        operator=ev.operator,
-        timezone=ev.timezone,
-    )
 
 
 def public_key_path(private: Path) -> Path:

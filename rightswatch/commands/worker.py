@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from rightswatch.commands.evidence import evidence_settings
 from rightswatch.commands.options import config_option, open_config
 from rightswatch.distributed.actors import WorkerContext
 from rightswatch.distributed.broker import BrokerOptions
 from rightswatch.distributed.worker import QUEUES, WorkerOptions, run_worker
+from rightswatch.evidence_settings import evidence_settings
 
 
 @click.command()

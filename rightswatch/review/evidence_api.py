@@ -24,8 +24,8 @@ from evidence.notice import draft_notice
 from evidence.settings import EvidenceSettings
 from evidence.store import Store
 from evidence.verify import verify_bundle
-from rightswatch.commands.evidence import evidence_settings
 from rightswatch.config import WatchConfig
+from rightswatch.evidence_settings import evidence_settings
 from rightswatch.review.errors import ReviewError
 
 EXPORTS_DIR = "exports"

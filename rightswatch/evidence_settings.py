@@ -1,0 +1,23 @@
+"""From watch.toml's [evidence] section to the evidence package's settings.
+
+The evidence package never reads the configuration (layering); the front door builds its
+plain settings here, with every path resolved against the config file's folder.
+"""
+
+from __future__ import annotations
+
+from evidence.settings import EvidenceSettings
+from rightswatch.config import WatchConfig
+
+
+def evidence_settings(config: WatchConfig) -> EvidenceSettings:
+    """The evidence package's settings from watch.toml's [evidence] section."""
+    ev = config.evidence
+    return EvidenceSettings(
+        folder=config.resolve(ev.folder),
+        signing_key=config.resolve(ev.signing_key),
+        tsa_urls=tuple(str(u) for u in ev.tsa_urls),
+        tsa_ca_files=tuple(config.resolve(p) for p in ev.tsa_ca_files),
+        operator=ev.operator,
+        timezone=ev.timezone,
+    )
