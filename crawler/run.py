@@ -23,7 +23,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -122,7 +122,8 @@ class CrawlReport:
         }
 
 
-def _status(platforms: tuple[PlatformReport, ...], error: str | None) -> RunStatus:
+def run_status(platforms: Sequence[PlatformReport], error: str | None) -> RunStatus:
+    """failed when a platform did not finish or the run errored; partial when items failed."""
     if error is not None or not platforms or not all(p.finished for p in platforms):
         return RunStatus.FAILED
     if any(
@@ -147,6 +148,36 @@ def _read_report(path: Path) -> tuple[PlatformReport, ...]:
     )
 
 
+def open_run(
+    store: Store, plan: CrawlPlan, config_path: str | None, *, pid: int | None = None
+) -> tuple[int, datetime]:
+    """Create the run's ``CrawlRun`` row (status running); its id and start time."""
+    started = datetime.now(UTC)
+    with store.session() as session:
+        row = CrawlRun(
+            started_at=started,
+            status=RunStatus.RUNNING,
+            platforms=[t.name for t in plan.targets],
+            config_path=config_path,
+            host=socket.gethostname(),
+            pid=pid,
+        )
+        session.add(row)
+        session.flush()
+        return row.id, started
+
+
+def close_run(
+    store: Store, report: CrawlReport, extra_stats: Mapping[str, Any] | None = None
+) -> None:
+    """Store the report's status, end time, stats and error on its ``CrawlRun`` row."""
+    with store.session() as session:
+        run = session.get(CrawlRun, report.run_id)
+        assert run is not None
+        run.status, run.finished_at, run.error = report.status, report.finished_at, report.error
+        run.stats = {**report.stats(), **(extra_stats or {})}
+
+
 def run_crawl(
     plan: CrawlPlan,
     *,
@@ -158,18 +189,7 @@ def run_crawl(
     if not plan.targets:
         raise CrawlConfigError("nothing to crawl: no platform selected")
     store = Store.open(plan.database_url)
-    started = datetime.now(UTC)
-    with store.session() as session:
-        row = CrawlRun(
-            started_at=started,
-            status=RunStatus.RUNNING,
-            platforms=[t.name for t in plan.targets],
-            config_path=config_path,
-            host=socket.gethostname(),
-        )
-        session.add(row)
-        session.flush()
-        run_id = row.id
+    run_id, started = open_run(store, plan, config_path)
     run_dir = plan.output_dir / f"run-{run_id}"
     run_dir.mkdir(parents=True, exist_ok=True)
     plan = replace(plan, run_id=run_id)
@@ -229,7 +249,7 @@ def run_crawl(
     totals = {k: sum(p.counters.get(k, 0) for p in platforms) for k in COUNTERS}
     report = CrawlReport(
         run_id=run_id,
-        status=_status(platforms, error),
+        status=run_status(platforms, error),
         started_at=started,
         finished_at=datetime.now(UTC),
         platforms=platforms,
@@ -237,11 +257,7 @@ def run_crawl(
         error=error,
         totals=totals,
     )
-    with store.session() as session:
-        run = session.get(CrawlRun, run_id)
-        assert run is not None
-        run.status, run.finished_at = report.status, report.finished_at
-        run.stats, run.error = report.stats(), report.error
+    close_run(store, report)
     store.dispose()
     return report
 

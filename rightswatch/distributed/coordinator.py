@@ -13,7 +13,6 @@ shard with the worker that ran it, its time and its WARC file.
 from __future__ import annotations
 
 import os
-import socket
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -24,9 +23,18 @@ from typing import Any
 
 from crawler.exceptions import CrawlConfigError
 from crawler.plan import CrawlPlan
-from crawler.run import COUNTERS, CrawlReport, PlatformReport, Progress, ProgressCallback
+from crawler.run import (
+    COUNTERS,
+    CrawlReport,
+    PlatformReport,
+    Progress,
+    ProgressCallback,
+    close_run,
+    open_run,
+    run_status,
+)
 from evidence.capture import CaptureOutcome, CaptureResult
-from evidence.models import CrawlRun, RunStatus
+from evidence.models import CrawlRun
 from evidence.store import Store
 from rightswatch.distributed.actors import register
 from rightswatch.distributed.broker import Connection, ResultBoard, connect
@@ -75,14 +83,6 @@ def _merge(name: str, results: Sequence[ShardResult], missing: int) -> PlatformR
     )
 
 
-def _status(platforms: Sequence[PlatformReport], error: str | None) -> RunStatus:
-    if error is not None or not platforms or not all(p.finished for p in platforms):
-        return RunStatus.FAILED
-    if any(p.counters.get("failed", 0) or p.counters.get("blocked", 0) for p in platforms):
-        return RunStatus.PARTIAL
-    return RunStatus.SUCCEEDED
-
-
 def _progress(
     platforms: list[str], owners: dict[str, str], posted: dict[str, Any]
 ) -> list[Progress]:
@@ -123,20 +123,11 @@ def run_distributed_crawl(
     conn = connection or connect(redis_url)
     actors = register(conn)
     store = Store.open(plan.database_url)
-    started = datetime.now(UTC)
+    # the coordinator's pid: the shards run in the workers' children
+    run_id, started = open_run(store, plan, config_path, pid=os.getpid())
     with store.session() as session:
-        row = CrawlRun(
-            started_at=started,
-            status=RunStatus.RUNNING,
-            platforms=[t.name for t in plan.targets],
-            config_path=config_path,
-            host=socket.gethostname(),
-            pid=os.getpid(),  # the coordinator; shards run in the workers' children
-            warc_path=str(plan.output_dir / "run-<id>" / "shards"),
-        )
-        session.add(row)
-        session.flush()
-        run_id = row.id
+        row = session.get(CrawlRun, run_id)
+        assert row is not None
         row.warc_path = str(plan.output_dir / f"run-{run_id}" / "shards")
     pieces = split_plan(replace(plan, run_id=run_id))
     board = ResultBoard(conn, f"crawl-{run_id}-{uuid.uuid4().hex[:8]}")
@@ -166,7 +157,7 @@ def run_distributed_crawl(
         error = str(WaitTimedOut(f"crawl run {run_id}", missing, timeout_s or 0))
     report = CrawlReport(
         run_id=run_id,
-        status=_status(platforms, error),
+        status=run_status(platforms, error),
         started_at=started,
         finished_at=datetime.now(UTC),
         platforms=platforms,
@@ -174,12 +165,10 @@ def run_distributed_crawl(
         error=error,
         totals={k: sum(p.counters.get(k, 0) for p in platforms) for k in COUNTERS},
     )
-    with store.session() as session:
-        run = session.get(CrawlRun, run_id)
-        assert run is not None
-        run.status, run.finished_at, run.error = report.status, report.finished_at, report.error
-        run.stats = {
-            **report.stats(),
+    close_run(
+        store,
+        report,
+        {
             "shards": {
                 r.shard: {
                     "worker": r.worker,
@@ -190,7 +179,8 @@ def run_distributed_crawl(
                 }
                 for r in results
             },
-        }
+        },
+    )
     store.dispose()
     board.clear()
     if connection is None:
