@@ -1,9 +1,12 @@
-"""Hugging Face: LoRA repositories by search term, with their safetensors headers.
+"""Hugging Face: LoRA repositories by search term and the newest LoRAs, with their headers.
 
 Requests (platforms.md §2.1-2.3): ``/api/models?search=<term>&filter=lora&sort=createdAt&
 direction=-1&limit=100``, following the ``Link: <...>; rel="next"`` header to the end; then
 ``/api/models/{repo}?blobs=true`` for siblings (sizes, ``lfs.sha256``) and ``cardData``; then the
 header of each ``.safetensors`` file through ``/{repo}/resolve/{sha}/{file}`` with HTTP Range.
+Besides the searches, ``target.recent_pages`` pages of the newest LoRAs (no search term) are
+read, because a repository named innocently may carry the alias only in its tags, trigger
+words or training metadata, which search does not see.
 The incremental stop rule is applied only when the page really is newest-first (its
 ``createdAt`` values never increase), so a server that ignores ``sort`` cannot end a listing
 early. ``HF_TOKEN`` is sent when set (§2.4: higher rate limits).
@@ -42,25 +45,35 @@ class HuggingFaceSpider(LoraSpider):
 
     async def start(self) -> AsyncIterator[Any]:
         for term in self.target.search_terms:
-            params = {
-                "search": term,
-                "filter": "lora",
-                "sort": "createdAt",
-                "direction": "-1",
-                "limit": str(PAGE_SIZE),
-            }
-            yield scrapy.Request(
-                f"{self.target.base}/api/models?{urlencode(params)}",
-                headers=self.headers(),
-                callback=self.parse_search,
-                errback=self.errback,
-                meta={
-                    "rw_term": term,
-                    "rw_placement": Placement.SEARCH,
-                    "rw_rank_offset": 0,
-                    "rw_stop": StopRule(self.stop_rule().run_length, not self.full),
-                },
-            )
+            yield self._listing({"search": term}, term, Placement.SEARCH)
+        # Search sees names, not tags or training metadata: the newest LoRAs are also walked
+        # (bounded), so a look-alike uploaded under an innocent name still gets its header read.
+        if self.target.recent_pages > 0:
+            yield self._listing({}, None, Placement.LISTING, rw_pages_left=self.target.recent_pages)
+
+    def _listing(
+        self, extra: dict[str, str], term: str | None, placement: Placement, **meta: Any
+    ) -> scrapy.Request:
+        params = {
+            **extra,
+            "filter": "lora",
+            "sort": "createdAt",
+            "direction": "-1",
+            "limit": str(PAGE_SIZE),
+        }
+        return scrapy.Request(
+            f"{self.target.base}/api/models?{urlencode(params)}",
+            headers=self.headers(),
+            callback=self.parse_search,
+            errback=self.errback,
+            meta={
+                "rw_term": term,
+                "rw_placement": placement,
+                "rw_rank_offset": 0,
+                "rw_stop": StopRule(self.stop_rule().run_length, not self.full),
+                **meta,
+            },
+        )
 
     def parse_search(self, response: Response) -> Iterator[Any]:
         data, instead = self.json_or_retry(response)
@@ -94,7 +107,7 @@ class HuggingFaceSpider(LoraSpider):
                 errback=self.errback,
                 meta={
                     "rw_term": response.meta.get("rw_term"),
-                    "rw_placement": Placement.SEARCH,
+                    "rw_placement": response.meta.get("rw_placement", Placement.SEARCH),
                     "rw_rank_offset": offset + index,
                     "rw_kind": CandidateKind.MODEL,
                     "rw_external_id": repo,
@@ -102,8 +115,12 @@ class HuggingFaceSpider(LoraSpider):
                 },
             )
         next_url = next_link((response.headers.get(b"Link") or b"").decode("latin-1"))
-        if next_url and not stop.stop and self.budget_left:
+        pages_left = response.meta.get("rw_pages_left")
+        more_pages = pages_left is None or pages_left > 1
+        if next_url and not stop.stop and self.budget_left and more_pages:
             meta = {**response.meta, "rw_rank_offset": offset + len(repos), "rw_json_tries": 0}
+            if pages_left is not None:
+                meta["rw_pages_left"] = pages_left - 1
             yield response.request.replace(url=next_url, meta=meta)  # type: ignore[union-attr]
         elif stop.stop:
             assert self.crawler.stats is not None

@@ -49,6 +49,23 @@ def test_discovery_recall_is_complete(first_run: tuple[CrawlSetup, CrawlReport])
     assert not missing, f"{len(missing)} reachable items not found: {sorted(missing)[:10]}"
 
 
+def test_innocently_named_loras_are_reached_through_the_newest_listing(
+    first_run: tuple[CrawlSetup, CrawlReport],
+) -> None:
+    """Search sees names only; a repo whose alias is only in its tags, trigger words or
+    training metadata is still crawled (and its header read) from the newest-LoRA listing."""
+    setup, _report = first_run
+    look_alikes = {
+        str(t["external_id"]): t["how"]
+        for t in setup.server.truth()
+        if t["platform"] == "huggingface" and t["character"] and not t.get("fault")
+    }
+    hidden = {k for k, how in look_alikes.items() if not how.startswith("name")}
+    assert hidden, "the sandbox world has no innocently named look-alike to test with"
+    crawled = {c.external_id for c in setup.candidates("huggingface")}
+    assert not look_alikes.keys() - crawled, sorted(look_alikes.keys() - crawled)
+
+
 def test_candidates_carry_provenance_and_warc_passes_check(
     first_run: tuple[CrawlSetup, CrawlReport],
 ) -> None:
