@@ -32,7 +32,8 @@ from crawler.spiders.lora import LoraSpider
 
 CARD_SELECTOR = "a[href*='/models/'], a[href*='/posts/'], a[href*='/images/']"
 DETAIL_READY = "h1, [data-title], [data-state='removed']"
-SETTLE_MS = 1500  # wait this long for new cards after a scroll
+SETTLE_MS = 3000  # wait this long for new cards after a scroll (slow feeds answer late)
+SETTLE_TRIES = 3  # scrolls in a row with nothing new that end a listing
 RENDER_TIMEOUT_MS = 15_000
 
 
@@ -106,7 +107,7 @@ class GallerySpider(LoraSpider):
                     )
                 except Exception:  # noqa: BLE001 - playwright's TimeoutError: nothing new
                     still += 1
-                    if still >= 2:
+                    if still >= SETTLE_TRIES:
                         break
                     continue
                 count, still = await page.locator(CARD_SELECTOR).count(), 0

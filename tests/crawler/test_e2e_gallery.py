@@ -16,7 +16,8 @@ from tests.support.sandbox import SandboxFactory
 def test_gallery_finds_items_that_exist_only_after_javascript(
     sandbox_factory: SandboxFactory, tmp_path: Path
 ) -> None:
-    server = sandbox_factory(items=30)
+    # enough posts for several pages of infinite scroll, on a cold image cache
+    server = sandbox_factory(items=100)
     home = httpx.get(f"{server.url}/gallery/", timeout=30)
     assert home.status_code == 200
     assert parse_cards(home.text, str(home.url), Placement.HOME) == []  # a bare shell
