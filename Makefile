@@ -12,10 +12,13 @@ PG_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall only when the project metadata changes.
-$(STAMP): pyproject.toml | $(PY)
+# Reinstall when the project metadata changes or a top-level package appears (an editable
+# install maps the packages that exist when it runs).
+TOP_PACKAGES := $(wildcard */__init__.py)
+
+$(STAMP): pyproject.toml $(TOP_PACKAGES) | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
+	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 chromium:
