@@ -19,11 +19,6 @@ from urllib.parse import urlsplit
 from crawler.exceptions import CrawlConfigError
 from evidence.models import PlatformKind
 
-DEFAULT_BASE_URLS: Mapping[PlatformKind, str] = {
-    PlatformKind.CIVITAI: "https://civitai.com",
-    PlatformKind.HUGGINGFACE: "https://huggingface.co",
-}
-
 # Hosts a platform legitimately sends us to besides its base URL's host (media CDNs, file
 # storage behind download redirects). platforms.md §1.8 (image.civitai.com) and §2.3 (HF CDN).
 DEFAULT_EXTRA_HOSTS: Mapping[PlatformKind, tuple[str, ...]] = {
