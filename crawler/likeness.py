@@ -39,17 +39,24 @@ from evidence.store import Store
 from matching import (
     FINGERPRINT_VERSION,
     CharacterProfile,
+    EmbeddingModel,
     Engine,
     KnownLora,
     MatchingError,
+    Normalisation,
     ReferenceFingerprint,
     Thresholds,
+    decode_image,
     fingerprint_reference,
 )
+from matching.hashes import U8Array
 
 VERSION_TAG = f"matching-{FINGERPRINT_VERSION}"
 """``ReferenceImage.fingerprint_version`` of a current fingerprint."""
 WEAK_HASH_KINDS = frozenset({"crc32", "autov1"})
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
+MAX_INNOCENT = 500
+"""Innocent images read to calibrate the embedding."""
 """Civitai hash kinds too short or too weak to link an image to a LoRA."""
 
 
@@ -73,6 +80,9 @@ class EngineSpec:
     thresholds: Thresholds = field(default_factory=Thresholds)
     known_loras: tuple[KnownLora, ...] = ()
     problems: tuple[str, ...] = ()
+    embedding_model: str | None = None
+    embedding_normalisation: str = "imagenet"
+    embedding_innocent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -161,7 +171,16 @@ def engine_spec(store: Store, options: MatchOptions) -> EngineSpec:
             )
         )
     thresholds = Thresholds(flag=options.flag, review=options.review)
-    return EngineSpec(profiles, fingerprints, thresholds, known, tuple(problems))
+    return EngineSpec(
+        profiles,
+        fingerprints,
+        thresholds,
+        known,
+        tuple(problems),
+        embedding_model=options.embedding_model,
+        embedding_normalisation=options.embedding_normalisation,
+        embedding_innocent=options.embedding_innocent,
+    )
 
 
 def _known_lora(finding: Finding, candidate: Candidate, character: str) -> KnownLora:
@@ -198,11 +217,43 @@ def _known_lora(finding: Finding, candidate: Candidate, character: str) -> Known
 
 
 def build_engine(spec: EngineSpec) -> Engine:
-    """The engine over ``spec`` (every entry point builds it here)."""
+    """The engine over ``spec`` (every entry point builds it here).
+
+    Raises ``EmbeddingModelError`` naming the file when a configured embedding model cannot be
+    loaded (a configured signal is never dropped silently).
+    """
     references: list[ReferenceFingerprint] = []
     for fingerprint in spec.fingerprints:
         references.append(ReferenceFingerprint.from_json(fingerprint))
-    return Engine(spec.profiles, references, spec.thresholds, known_loras=spec.known_loras)
+    model = None
+    innocents = []
+    if spec.embedding_model:
+        model = EmbeddingModel(
+            Path(spec.embedding_model), normalisation=Normalisation(spec.embedding_normalisation)
+        )
+        if spec.embedding_innocent:
+            innocents = _innocent_frames(Path(spec.embedding_innocent))
+    return Engine(
+        spec.profiles,
+        references,
+        spec.thresholds,
+        known_loras=spec.known_loras,
+        embedding=model,
+        innocents=innocents,
+    )
+
+
+def _innocent_frames(folder: Path) -> list[U8Array]:
+    """Decoded frames of up to :data:`MAX_INNOCENT` images in ``folder`` (bad files skipped)."""
+    frames: list[U8Array] = []
+    for path in sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES):
+        if len(frames) >= MAX_INNOCENT:
+            break
+        try:
+            frames.append(decode_image(path.read_bytes(), label=str(path)).rgb)
+        except (OSError, MatchingError):
+            continue
+    return frames
 
 
 def load_engine(store: Store, options: MatchOptions) -> EngineLoad:
@@ -215,6 +266,8 @@ def load_engine(store: Store, options: MatchOptions) -> EngineLoad:
         f"likeness engine: {len(spec.profiles)} characters, {len(spec.fingerprints)} references, "
         f"{len(spec.known_loras)} flagged LoRAs"
     )
+    if spec.embedding_model:
+        note += f", embedding {Path(spec.embedding_model).name}"
     if spec.problems:
         note += f"; {len(spec.problems)} references unusable (first: {spec.problems[0]})"
     return EngineLoad(engine, note)

@@ -14,6 +14,7 @@ from matching.decode import (
     DecodedImage,
     decode_image,
 )
+from matching.embedding import EmbeddingMatcher, EmbeddingModel, EmbeddingModelError, Normalisation
 from matching.engine import CandidateEvidence, Engine
 from matching.exceptions import (
     DecompressionBombError,
@@ -68,6 +69,9 @@ __all__ = [
     "Decision",
     "DecodedImage",
     "DecompressionBombError",
+    "EmbeddingMatcher",
+    "EmbeddingModel",
+    "EmbeddingModelError",
     "Engine",
     "FingerprintFormatError",
     "GlobalHashes",
@@ -76,6 +80,7 @@ __all__ = [
     "KnownLora",
     "LoraUse",
     "MatchingError",
+    "Normalisation",
     "NotAnImageError",
     "Orientation",
     "PerceptualHash",

@@ -11,12 +11,14 @@ so a positive never lands on another character.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from matching.decode import DecodedImage, decode_image
+from matching.embedding import EmbeddingMatcher, EmbeddingModel
 from matching.exceptions import ProfileError
 from matching.generation import KnownLora, LoraLinker
+from matching.hashes import U8Array
 from matching.index import Backend
 from matching.lora import caption_evidence, lora_text_fields
 from matching.provenance import NO_PROVENANCE, Provenance
@@ -87,8 +89,12 @@ class Engine:
         *,
         backend: Backend = Backend.FAISS,
         known_loras: Iterable[KnownLora] = (),
+        embedding: EmbeddingModel | None = None,
+        innocents: Sequence[U8Array] = (),
     ) -> None:
-        """``known_loras``: LoRAs the caller has flagged, to link generated images to."""
+        """``known_loras``: LoRAs the caller has flagged, to link generated images to.
+        ``embedding``: an optional learned image encoder, calibrated here per character against
+        the other characters' references and ``innocents`` (frames that show no character)."""
         self.characters = {c.name: c for c in characters}
         self.references = tuple(references)
         self.thresholds = thresholds or Thresholds()
@@ -101,6 +107,11 @@ class Engine:
         self._aliases = AliasMatcher(
             {c.name: c.aliases for c in self.characters.values()},
             fuzzy_min_length=self.thresholds.fuzzy_min_length,
+        )
+        self._embedding = (
+            EmbeddingMatcher(embedding, self.references, innocents=innocents)
+            if embedding is not None and self.references
+            else None
         )
         self._loras = LoraLinker(
             [k for k in known_loras if k.character in self.characters], self._aliases
@@ -128,11 +139,16 @@ class Engine:
             for i, data in enumerate(candidate.images)
         ]
         generation = candidate.generation
-        for decoded in (*images, *candidate.decoded):
-            prefix = f"image '{decoded.label}': " if several else ""
+        frames = (*images, *candidate.decoded)
+        prefixes = [f"image '{d.label}': " if several else "" for d in frames]
+        for decoded, prefix in zip(frames, prefixes, strict=True):
             for character, found in self._images.reasons(decoded, prefix=prefix).items():
                 reasons.setdefault(character, []).extend(found)
             generation = generation.merged(decoded.provenance)
+        if self._embedding is not None and frames:
+            embedded = self._embedding.reasons([d.rgb for d in frames], prefixes)
+            for character, found in embedded.items():
+                reasons.setdefault(character, []).extend(found)
         for character, found in self._loras.reasons(generation).items():
             reasons.setdefault(character, []).extend(found)
         for character, found in self.text_reasons(candidate, generation).items():

@@ -128,7 +128,7 @@ def fuse(
     for weight in best_per_group.values():
         remaining *= 1.0 - weight
     score = min(1.0, max(0.0, 1.0 - remaining))
-    reference = image[0].reference if image else None
+    reference = image[0].reference if image else (embedding[0].reference if embedding else None)
     decision = decide(score, thresholds)
     if allowlisted_creator is not None:
         ordered.append(

@@ -24,6 +24,7 @@ from evidence.models import (
 )
 from evidence.models import Decision as FindingDecision
 from evidence.store import Store
+from matching import MatchingError
 from rightswatch.cli import cli
 from rightswatch.config import load_config
 from rightswatch.likeness import VERSION_TAG, refresh_fingerprints, scan_spec
@@ -236,3 +237,29 @@ def test_scan_flags_images_by_their_generation_provenance(project: Path) -> None
         "'Shadow Style' by hash 0f1e2d3c4b5a, flagged as resembling Hero (finding 1, score 0.97)"
     )
     assert by_name["other-lora.png"]["decision"] == "ignore"
+
+
+def test_scan_uses_the_configured_embedding_model(project: Path) -> None:
+    from tests.matching.test_embedding import _model
+
+    _model(project / "blocks.onnx")
+    watch = project / "watch.toml"
+    watch.write_text(
+        WATCH + '\n[matching]\nembedding_model = "blocks.onnx"\nembedding_normalisation = "clip"\n',
+        encoding="utf-8",
+    )
+    _invoke(project, "references", "sync")
+    target = project / "blurred.jpg"
+    TRANSFORMS["blur"][1](draw_character(1, size=192), random.Random(1)).save(target)
+    (line,) = _invoke(project, "scan", str(target), "--json").splitlines()
+    reasons = json.loads(line)["reasons"]
+    assert any(r.startswith("learned embedding (blocks.onnx): cosine similarity") for r in reasons)
+
+    watch.write_text(WATCH + '\n[matching]\nembedding_model = "missing.onnx"\n', encoding="utf-8")
+    result = CliRunner().invoke(
+        cli,
+        ["scan", str(target), "--config", str(watch), "--database", f"sqlite:///{project}/c.db"],
+    )
+    assert result.exit_code == 1
+    assert isinstance(result.exception, MatchingError)
+    assert "missing.onnx: no such model file" in str(result.exception)
