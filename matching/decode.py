@@ -114,6 +114,7 @@ def decode_image(
             exif = image.getexif()
             orientation = exif.get(_EXIF_ORIENTATION, 1)
             comment = exif.get_ifd(_EXIF_IFD).get(_EXIF_USER_COMMENT) if fmt != "PNG" else None
+            jpeg_comment = image.info.get("comment") if fmt == "JPEG" else None
             if fmt == "JPEG":
                 image.draft("RGB", (working_side, working_side))
             needed = _decode_bytes(image)
@@ -141,7 +142,11 @@ def decode_image(
         scale = working_side / long_side
         size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
         rgb = np.asarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
-    provenance = from_texts(texts.texts, comment if isinstance(comment, bytes | str) else None)
+    provenance = from_texts(
+        texts.texts,
+        comment if isinstance(comment, bytes | str) else None,
+        jpeg_comment if isinstance(jpeg_comment, bytes | str) else None,
+    )
     if texts.problems:
         provenance = Provenance(
             provenance.prompt,

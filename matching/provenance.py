@@ -2,7 +2,8 @@
 
 Most AI images carry their recipe:
 
-* AUTOMATIC1111 writes a PNG text chunk ``parameters`` (in JPEG/WebP: the EXIF ``UserComment``):
+* AUTOMATIC1111 writes a PNG text chunk ``parameters`` (in JPEG/WebP: the EXIF ``UserComment``;
+  some tools use the JPEG comment segment):
   the prompt with ``<lora:name:0.8>`` (or ``<lyco:…>``) tags, ``Negative prompt: …``, then one
   settings line ``Steps: 20, …, Lora hashes: "name: 0123456789ab, …", Hashes: {…}``;
 * ComfyUI writes PNG text chunks ``prompt`` (the API graph: ``{"id": {"class_type",
@@ -69,6 +70,7 @@ class ProvenanceSource(enum.Enum):
 
     A1111 = "A1111 parameters"
     EXIF_USER_COMMENT = "EXIF UserComment"
+    JPEG_COMMENT = "JPEG comment"
     COMFYUI_PROMPT = "ComfyUI prompt graph"
     COMFYUI_WORKFLOW = "ComfyUI workflow"
     CIVITAI_META = "Civitai image metadata"
@@ -389,8 +391,12 @@ def user_comment_text(raw: bytes | str) -> str:
     return body.decode("utf-8", errors="replace").strip("\x00")
 
 
-def from_texts(texts: Mapping[str, str | bytes], user_comment: bytes | str | None) -> Provenance:
-    """Provenance from an image's text chunks (key → text) and EXIF UserComment."""
+def from_texts(
+    texts: Mapping[str, str | bytes],
+    user_comment: bytes | str | None,
+    jpeg_comment: bytes | str | None = None,
+) -> Provenance:
+    """Provenance from an image's text chunks (key → text), EXIF UserComment and JPEG comment."""
     found = NO_PROVENANCE
     for key, value in texts.items():
         lowered = key.lower()
@@ -407,6 +413,13 @@ def from_texts(texts: Mapping[str, str | bytes], user_comment: bytes | str | Non
             found = found.merged(parse_comfyui(text, ProvenanceSource.EXIF_USER_COMMENT))
         elif text.strip():
             found = found.merged(parse_a1111(text, ProvenanceSource.EXIF_USER_COMMENT))
+    if jpeg_comment:
+        raw = jpeg_comment[: 4 * MAX_TEXT]
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        if text.lstrip().startswith("{"):
+            found = found.merged(parse_comfyui(text, ProvenanceSource.JPEG_COMMENT))
+        elif text.strip():
+            found = found.merged(parse_a1111(text, ProvenanceSource.JPEG_COMMENT))
     return found
 
 

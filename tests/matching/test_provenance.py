@@ -114,6 +114,14 @@ def test_jpeg_exif_user_comment_in_utf16_is_read() -> None:
     assert decoded.provenance.sources == (ProvenanceSource.EXIF_USER_COMMENT,)
 
 
+def test_jpeg_comment_segment_is_read() -> None:
+    out = io.BytesIO()
+    draw_scene(5, 64).save(out, "JPEG", comment=A1111.encode())
+    decoded = decode_image(out.getvalue(), label="gen.jpg")
+    assert {u.name for u in decoded.provenance.loras} == {"yingxiong_v1", "ink"}
+    assert decoded.provenance.sources == (ProvenanceSource.JPEG_COMMENT,)
+
+
 def test_civitai_meta_resources_civitai_resources_and_hashes() -> None:
     meta = {
         "prompt": "hero <lora:heroLora:0.9>",
