@@ -62,7 +62,7 @@ def choose_processes(files: int, workers: int = 0) -> int:
 
 
 def _init_forked() -> None:
-    limit_threads(1)
+    """Nothing to do: the parent limited the thread pools before forking (see above)."""
 
 
 def _init_spawned(spec: EngineSpec) -> None:
@@ -91,6 +91,7 @@ class ScanPool:
         if self.processes <= 1:
             _ENGINE[:] = [build_engine(self.spec)]
         elif self.forked:
+            limit_threads(1)
             _ENGINE[:] = [build_engine(self.spec)]
             self._pool = multiprocessing.get_context("fork").Pool(
                 self.processes, initializer=_init_forked
