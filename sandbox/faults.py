@@ -42,6 +42,7 @@ from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sandbox.clock import Clock
 from sandbox.errors import FaultSpecError
 
 REQUEST_FAULTS = ("challenge", "429", "500", "drop", "slow", "truncate")
@@ -129,10 +130,13 @@ class _QuietDrops(logging.Filter):
 class FaultMiddleware:
     """ASGI middleware that injects the request faults of a plan (and of the query flag)."""
 
-    def __init__(self, app: ASGIApp, plan: FaultPlan, seed: int) -> None:
+    def __init__(
+        self, app: ASGIApp, plan: FaultPlan, seed: int, clock: Clock | None = None
+    ) -> None:
         self.app = app
         self.plan = plan
         self.seed = seed
+        self.clock = clock or Clock()
         self.seen: Counter[str] = Counter()
         logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
 
@@ -165,7 +169,7 @@ class FaultMiddleware:
         if "challenge" in chosen:
             await _challenge(send)
         elif "429" in chosen:
-            await _too_many(send, chosen["429"])
+            await _too_many(send, self.clock.announce(chosen["429"]))
         elif "500" in chosen:
             await _server_error(send, scope["path"].startswith("/api"))
         elif "drop" in chosen:
