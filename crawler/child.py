@@ -86,12 +86,14 @@ def crawler_settings(plan: CrawlPlan, target: PlatformTarget) -> dict[str, Any]:
         "RW_WARC_DIR": str(run_dir),
         "RW_OPERATOR": plan.operator,
         "RW_BASE_URL": target.base_url,
+        "RW_PLATFORM_NAME": target.name,
         "RW_ALLOWED_HOSTS": sorted(target.hosts()),
+        "RW_ALLOWED_HOSTS_KEY": f"allowed_hosts of [[platforms]] {target.name!r}",
         "LOG_FILE": str(run_dir / "crawl.log"),
         "EXTENSIONS": {"crawler.progress.ProgressExtension": 500},
         **plan.settings,
     }
-    return settings_for(target, extra)
+    return settings_for(target, extra, contact=plan.contact)
 
 
 def crawl_in_this_process(plan: CrawlPlan, report_file: Path) -> None:
@@ -137,6 +139,10 @@ def crawl_in_this_process(plan: CrawlPlan, report_file: Path) -> None:
                 "warc_file": str(warc_path(plan.output_dir / f"run-{run}", run, target.name)),
                 "match_note": likeness.note,
                 "failures": stats.get("rightswatch/failure_list", []),
+                "error": stats.get("rightswatch/platform_error"),
+                "notes": stats.get("rightswatch/notes", []),
+                "robots": stats.get("rightswatch/robots", []),
+                "waits": stats.get("rightswatch/host_waits", []),
             }
         )
     store.dispose()

@@ -82,10 +82,15 @@ class PlatformReport:
     warc_file: str | None
     match_note: str | None
     failures: tuple[Mapping[str, Any], ...] = ()
+    # a message naming the setting to change when the platform gave nothing to crawl
+    error: str | None = None
+    notes: tuple[str, ...] = ()  # e.g. "mature content was not visible: no token"
+    robots: tuple[Mapping[str, Any], ...] = ()  # per host: robots.txt read and policy applied
+    waits: tuple[Mapping[str, Any], ...] = ()  # host pauses (429) and slow-downs (RateLimit)
 
     @property
     def finished(self) -> bool:
-        return self.finish_reason == "finished"
+        return self.finish_reason == "finished" and self.error is None
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,10 @@ class CrawlReport:
                     "warc_file": p.warc_file,
                     "match": p.match_note,
                     "failures": list(p.failures),
+                    "error": p.error,
+                    "notes": list(p.notes),
+                    "robots": list(p.robots),
+                    "waits": list(p.waits),
                 }
                 for p in self.platforms
             },
@@ -143,6 +152,10 @@ def _read_report(path: Path) -> tuple[PlatformReport, ...]:
             warc_file=p.get("warc_file"),
             match_note=p.get("match_note"),
             failures=tuple(p.get("failures", [])),
+            error=p.get("error"),
+            notes=tuple(p.get("notes", [])),
+            robots=tuple(p.get("robots", [])),
+            waits=tuple(p.get("waits", [])),
         )
         for p in data["platforms"]
     )
@@ -246,6 +259,8 @@ def run_crawl(
         platforms = _read_report(report_file)
     elif error is None:
         error = f"crawl process wrote no report; see {log_file}"
+    if error is None and platforms and all(p.error for p in platforms):
+        error = "; ".join(str(p.error) for p in platforms)
     totals = {k: sum(p.counters.get(k, 0) for p in platforms) for k in COUNTERS}
     report = CrawlReport(
         run_id=run_id,

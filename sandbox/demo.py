@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -87,6 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-captures", type=int, default=4, help="findings to seal")
     args = parser.parse_args(argv)
     started = time.monotonic()
+    # Civitai shows mature content and file headers only to callers with a token; the
+    # sandbox accepts any. A real run uses the operator's own CIVITAI_TOKEN.
+    os.environ.setdefault("CIVITAI_TOKEN", "sandbox-demo-token")
     work: Path = args.dir.resolve()
     client = work / "client"
     if client.exists():

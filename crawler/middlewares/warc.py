@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import platform as host_platform
 import socket
+from dataclasses import asdict
 from datetime import UTC, datetime
 from http import HTTPStatus
 from importlib import metadata
@@ -33,6 +34,7 @@ from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
 from crawler import __version__
+from crawler.middlewares.robots import RobotsDecision, robots_decided
 
 META_RECORD_ID = "warc_record_id"
 META_WARC_FILE = "warc_file"
@@ -130,6 +132,21 @@ class WarcFile:
         self.records += 1
         return str(record.rec_headers.get_header("WARC-Record-ID"))
 
+    def write_metadata(self, url: str, fields: dict[str, object]) -> str:
+        """A ``metadata`` record (``application/json``) about ``url``: a decision, not bytes
+        from the wire (the robots.txt policy applied to a host)."""
+        body = json.dumps(fields, sort_keys=True, default=str).encode("utf-8")
+        record = self._writer.create_warc_record(
+            url,
+            "metadata",
+            payload=BytesIO(body),
+            length=len(body),
+            warc_content_type="application/json",
+        )
+        self._writer.write_record(record)
+        self.records += 1
+        return str(record.rec_headers.get_header("WARC-Record-ID"))
+
     def close(self) -> None:
         self._fh.close()
 
@@ -146,7 +163,8 @@ def warcinfo(crawler: Crawler, platform: str, run_id: str) -> dict[str, str]:
         "CONCURRENT_REQUESTS_PER_DOMAIN",
         "DOWNLOAD_DELAY",
         "AUTOTHROTTLE_ENABLED",
-        "ROBOTSTXT_OBEY",
+        "RW_API_ACCESS",
+        "RW_PAGE_ROBOTS",
         "DOWNLOAD_MAXSIZE",
         "DOWNLOAD_TIMEOUT",
         "RW_RETRY_TIMES",
@@ -179,7 +197,14 @@ class WarcRecorderMiddleware:
         mw = cls(crawler)
         crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(mw.robots_decided, signal=robots_decided)
         return mw
+
+    def robots_decided(self, decision: RobotsDecision) -> None:
+        """The robots.txt policy applied to a host, next to the robots.txt response itself."""
+        if self.warc is not None:
+            fields: dict[str, object] = {"rightswatch-robots-decision": asdict(decision)}
+            self.warc.write_metadata(decision.robots_url, fields)
 
     def spider_opened(self, spider: scrapy.Spider) -> None:
         directory = self.crawler.settings.get("RW_WARC_DIR")

@@ -2,12 +2,13 @@
 
 A shard is one listing of one platform, walked to its end by one worker:
 
-- Civitai: one shard per search term, one per tag, one for the "recent images" pages. A search
+- Civitai: one shard per search term, one per tag, one for the recent models and images. A search
   term's listing needs cursor pagination (platforms.md §1.2: ``query`` with ``page`` is a 400)
   and each cursor comes from the page before, so a listing cannot be cut into page ranges
   without forging cursors; numbered pages exist only for the first 1,000 items of tag and
   recent listings (§1.2, §1.5), which the incremental stop rule ends after a few pages anyway.
-- Hugging Face: one shard per search term (the ``Link: rel="next"`` chain is sequential, §2.1).
+- Hugging Face: one shard per search term (the ``Link: rel="next"`` chain is sequential, §2.1),
+  and one for the ``text-to-image`` and base-model adapter listings (untagged LoRAs).
 - JavaScript galleries: one shard per platform (every crawl starts on the home page and the
   feeds are cursor-based infinite scrolls, platforms.md §4.4).
 
@@ -74,8 +75,14 @@ class Shard:
             return whole
         terms = (self.value,) if self.listing is Listing.TERM else ()
         tags = (self.value,) if self.listing is Listing.TAG else ()
-        recent = whole.recent_pages if self.listing is Listing.RECENT else 0
-        return replace(whole, search_terms=terms, tags=tags, recent_pages=recent)
+        recent = self.listing is Listing.RECENT
+        return replace(
+            whole,
+            search_terms=terms,
+            tags=tags,
+            recent_pages=whole.recent_pages if recent else 0,
+            recent_model_pages=whole.recent_model_pages if recent else 0,
+        )
 
 
 def split_target(target: PlatformTarget) -> list[Shard]:
@@ -85,8 +92,9 @@ def split_target(target: PlatformTarget) -> list[Shard]:
     shards = [Shard(target.name, Listing.TERM, t) for t in dict.fromkeys(target.search_terms)]
     if target.kind is PlatformKind.CIVITAI:
         shards += [Shard(target.name, Listing.TAG, t) for t in dict.fromkeys(target.tags)]
-        if target.recent_pages > 0:
-            shards.append(Shard(target.name, Listing.RECENT))
+    recent_models = target.kind is PlatformKind.CIVITAI and target.recent_model_pages > 0
+    if target.recent_pages > 0 or recent_models:
+        shards.append(Shard(target.name, Listing.RECENT))
     return shards
 
 
