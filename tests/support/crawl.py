@@ -72,8 +72,9 @@ class CrawlSetup:
             store.dispose()
 
 
-def make_setup(server: SandboxServer, root: Path) -> CrawlSetup:
-    write_client(server.url, root)
+def make_setup(server: SandboxServer, root: Path, *, write: bool = True) -> CrawlSetup:
+    if write:
+        write_client(server.url, root)
     config = load_config(root / "watch.toml")
     return CrawlSetup(server, config, f"sqlite:///{root / 'case.db'}", root)
 

@@ -1,0 +1,142 @@
+"""The spiders on the sandbox's default world, which behaves as the real platforms do
+(real-platforms.md): robots.txt disallowing the API, downloads and resolves redirected to a
+signed CDN host, mature content behind a token, every model type, untagged Hub LoRAs, LLM PEFT
+adapters tagged ``lora``, a gated repo, and the crawler's identity on every request."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from crawler.run import CrawlReport
+from evidence.models import CandidateState, RunStatus
+from tests.support.crawl import CrawlSetup, make_setup
+from tests.support.sandbox import SandboxServer, start_sandbox
+
+API = ("civitai", "huggingface")
+CONTACT = "demo@example.invalid"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[CrawlSetup, CrawlReport]]:
+    state = tmp_path_factory.mktemp("real-sandbox")
+    with start_sandbox(state, extra=("--time-scale", "0.05")) as server:
+        setup = make_setup(server, tmp_path_factory.mktemp("real-crawl"))
+        yield setup, setup.crawl(*API)
+
+
+def _rows(server: SandboxServer, platform: str) -> dict[str, dict[str, object]]:
+    return {
+        str(t["external_id"]): t
+        for t in server.truth()
+        if t["platform"] == platform and t["kind"] == "model"
+    }
+
+
+def _warc_requests(report: CrawlReport) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for platform in report.platforms:
+        assert platform.warc_file is not None
+        with open(platform.warc_file, "rb") as handle:
+            for record in ArchiveIterator(handle):
+                if record.rec_type == "request":
+                    agent = record.http_headers.get_header("User-Agent") or ""
+                    found.append((record.rec_headers.get_header("WARC-Target-URI"), agent))
+    return found
+
+
+def test_civitai_models_of_every_type_and_level_are_crawled(
+    world: tuple[CrawlSetup, CrawlReport],
+) -> None:
+    setup, report = world
+    assert report.status is RunStatus.SUCCEEDED, report.stats()
+    truth = _rows(setup.server, "civitai")
+    crawled = {c.external_id: c for c in setup.candidates("civitai") if c.kind.value == "model"}
+    look_alikes = {k for k, t in truth.items() if t["character"]}
+    assert look_alikes <= crawled.keys()
+    assert {truth[k]["type"] for k in look_alikes} >= {"LoCon", "DoRA", "TextualInversion"}
+    assert any(truth[k]["nsfw_level"] != 1 for k in look_alikes)  # mature ones, with a token
+    images = {c.external_id for c in setup.candidates("civitai") if c.kind.value == "image"}
+    mature = {
+        str(t["external_id"])
+        for t in setup.server.truth()
+        if t["platform"] == "civitai" and t["kind"] == "image" and t["browsing_level"] != 1
+    }
+    assert mature and mature <= images
+
+
+def test_headers_are_read_through_one_download_call_and_the_cdn(
+    world: tuple[CrawlSetup, CrawlReport],
+) -> None:
+    setup, _report = world
+    info = setup.server.get("/sandbox/info.json").json()
+    cdn_host = urlsplit(info["cdn"]).netloc
+    calls = info["download_calls"]
+    assert calls and set(calls.values()) == {1}  # never twice through /api/download
+    models = [c for c in setup.candidates("civitai") if c.kind.value == "model"]
+    read = [c for c in models if c.raw["crawl"]["safetensors"]]
+    assert len(read) == len(models)
+    assert all(
+        urlsplit(h["file_url"]).netloc == cdn_host
+        for c in read
+        for h in c.raw["crawl"]["safetensors"]
+    )
+    hub = [c for c in setup.candidates("huggingface") if c.raw["crawl"]["safetensors"]]
+    assert hub and all(
+        "/xet-bridge-us/" in h["file_url"] for c in hub for h in c.raw["crawl"]["safetensors"]
+    )
+
+
+def test_hub_untagged_loras_gated_repos_and_llm_adapters(
+    world: tuple[CrawlSetup, CrawlReport],
+) -> None:
+    setup, report = world
+    truth = _rows(setup.server, "huggingface")
+    crawled = {c.external_id: c for c in setup.candidates("huggingface")}
+    untagged = {k for k, t in truth.items() if t["flavour"] == "lora-untagged" and t["character"]}
+    assert untagged and untagged <= crawled.keys()
+    gated = next(k for k, t in truth.items() if t["gated"])
+    row = crawled[gated]
+    assert row.state is CandidateState.STORED and row.licence["mode"] == "gated:manual"
+    assert row.raw["crawl"]["header_errors"] == []  # gated is a state, not an error
+    requested = [url for url, _agent in _warc_requests(report)]
+    adapters = [k for k, t in truth.items() if t["flavour"] == "peft-llm"]
+    assert adapters
+    for repo in (*adapters, gated):
+        # at most the listing that named them: no card, no file, no per-repo call
+        assert not [u for u in requested if f"/{repo}/" in u or u.endswith(f"/{repo}")], repo
+
+
+def test_every_request_names_the_product_and_the_contact(
+    world: tuple[CrawlSetup, CrawlReport],
+) -> None:
+    _setup, report = world
+    requests = _warc_requests(report)
+    assert requests
+    assert all(a.startswith("rightswatch/") and CONTACT in a for _u, a in requests)
+    for platform in report.platforms:
+        assert {d["api_access"] for d in platform.robots} == {"api-terms"}
+        assert not any("mature" in n for n in platform.notes)  # the token was there
+
+
+def test_a_refused_redirect_names_the_host_and_the_key(
+    tmp_path: Path, world: tuple[CrawlSetup, CrawlReport]
+) -> None:
+    setup, _ = world
+    text = (setup.root / "watch.toml").read_text(encoding="utf-8")
+    cdn = urlsplit(setup.server.get("/sandbox/info.json").json()["cdn"]).netloc
+    root = tmp_path / "client"
+    root.mkdir()
+    (root / "watch.toml").write_text(text.replace(f'allowed_hosts = ["{cdn}"]', ""), "utf-8")
+    for name in ("references", "tsa-ca.pem"):
+        (root / name).symlink_to(setup.root / name)
+    other = make_setup(setup.server, root, write=False)
+    report = other.crawl("civitai", max_items=3)
+    models = [c for c in other.candidates("civitai") if c.kind.value == "model"]
+    errors = [e for c in models for e in c.raw["crawl"]["header_errors"]]
+    assert errors and all("127.0.0.2" in e and "allowed_hosts" in e for e in errors)
+    assert any("allowed_hosts of [[platforms]] 'civitai'" in n for n in report.platforms[0].notes)
