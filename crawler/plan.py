@@ -21,13 +21,19 @@ from evidence.models import PlatformKind
 
 # Hosts a platform legitimately sends us to besides its base URL's host (media CDNs, file
 # storage behind download redirects), as evidence.guard host entries and patterns.
-# Civitai: images on image.civitai.com (platforms.md §1.8); downloads 302 to signed URLs on
+# Civitai: images on image.civitai.com (platforms.md §1.8); files.downloadUrl on api.civitai.com
+# (tests/fixtures/platforms/README.md); downloads 302 to signed URLs on
 # Cloudflare R2 (civitai-delivery-worker-prod.<account>.r2.cloudflarestorage.com) or
 # b2.civitai.com (real-platforms.md, Civitai 2). Hugging Face: resolve 302s to
 # us.aws.cdn.hf.co/xet-bridge-us/... today, cas-bridge.xethub.hf.co and cdn-lfs*.huggingface.co
 # before (real-platforms.md, Hugging Face 1; hub-docs PR #2647).
 DEFAULT_EXTRA_HOSTS: Mapping[PlatformKind, tuple[str, ...]] = {
-    PlatformKind.CIVITAI: ("image.civitai.com", "*.r2.cloudflarestorage.com", "b2.civitai.com"),
+    PlatformKind.CIVITAI: (
+        "api.civitai.com",
+        "image.civitai.com",
+        "*.r2.cloudflarestorage.com",
+        "b2.civitai.com",
+    ),
     PlatformKind.HUGGINGFACE: ("*.hf.co", "cdn-lfs*.huggingface.co"),
     PlatformKind.GALLERY: (),
 }
