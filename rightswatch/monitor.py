@@ -232,6 +232,8 @@ def run_monitoring(
         if report.error:
             failures.append(f"crawl: {report.error}")
         for platform in report.platforms:
+            if platform.error:
+                failures.append(f"{platform.name}: {platform.error}")
             failures += [
                 f"{platform.name}: {f.get('url') or f.get('external_id') or '?'}: "
                 f"{f.get('reason') or f.get('status') or 'failed'}"

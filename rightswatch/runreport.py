@@ -6,7 +6,7 @@ import json
 import os
 import socket
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from evidence.models import Decision
 from rightswatch.config import WatchConfig
@@ -71,9 +71,35 @@ def run_markdown(config: WatchConfig, s: RunSummary) -> str:
         lines.append(f"- Sealed capture: {s.top_finding['capture']}")
         lines.append(f"- Bundle: {s.top_finding.get('bundle') or 'export failed'}")
         lines.append("")
+    lines += crawl_policy_lines(s.crawl)
     if s.failures:
         lines += ["## Failures", ""] + [f"- {x}" for x in s.failures] + [""]
     return "\n".join(lines)
+
+
+def crawl_policy_lines(crawl: dict[str, Any]) -> list[str]:
+    """Per platform: what could not be seen and why, the robots.txt/API-terms decision per
+    host (with the robots.txt digest), and every host pause or slow-down."""
+    lines: list[str] = []
+    for name, platform in sorted((crawl.get("platforms") or {}).items()):
+        notes = [f"- {n}" for n in platform.get("notes") or []]
+        if platform.get("error"):
+            notes.insert(0, f"- **not crawled**: {platform['error']}")
+        for d in platform.get("robots") or []:
+            read = ""
+            if d.get("status") is not None:
+                digest = f", sha256 {d['sha256'][:16]}…" if d.get("sha256") else ""
+                read = f" ({d['robots_url']} HTTP {d['status']}{digest})"
+            notes.append(
+                f"- {d['host']}: API requests follow {d['api_access']}, pages {d['pages']} "
+                f"robots.txt; robots.txt{read}: {d['rules']}"
+            )
+        for w in platform.get("waits") or []:
+            what = "paused" if w["kind"] == "pause" else "slowed to one request per"
+            notes.append(f"- {w['host']} {what} {w['seconds']} s ({w['reason']})")
+        if notes:
+            lines += [f"## Crawl of {name}: visibility, robots.txt and waits", "", *notes, ""]
+    return lines
 
 
 def digest_of(config: WatchConfig, s: RunSummary) -> Digest:

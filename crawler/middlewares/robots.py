@@ -8,9 +8,10 @@ real-platforms.md, last section). This middleware replaces it (``ROBOTSTXT_OBEY`
   ``default_access``) or a **page** request. Redirects keep the request's meta, so a
   download's CDN redirect stays an API request.
 - API requests follow ``RW_API_ACCESS``: ``api-terms`` sends them under the platform's API
-  terms without consulting robots.txt (Civitai documents its REST API for programmatic use
-  with a token while its robots.txt disallows ``/api/*``, real-platforms.md Civitai 1);
-  ``robots`` makes them obey robots.txt like pages.
+  terms whatever robots.txt says (Civitai documents its REST API for programmatic use with a
+  token while its robots.txt disallows ``/api/*``, real-platforms.md Civitai 1); robots.txt is
+  still read and archived, and the first API request it would disallow on a host is recorded
+  as sent under the API terms. ``robots`` makes API requests obey robots.txt like pages.
 - Page requests obey robots.txt unless ``RW_PAGE_ROBOTS`` is ``ignore``.
 - For a host whose rules are needed, robots.txt is fetched once through the downloader (so it
   is archived in the WARC like every response) and parsed with Protego; every request for
@@ -27,6 +28,7 @@ the stats carry ``rightswatch/platform_error``: a message naming the setting to 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 from dataclasses import asdict, dataclass
 from typing import Any, Self
@@ -120,17 +122,16 @@ class RobotsPolicyMiddleware:
         host = parts.netloc.lower()
         api = self._access(request) == "api"
         if api and self.api_access is ApiAccess.API_TERMS:
-            if host not in self._terms_hosts:
+            # robots.txt is still read and archived, so the record shows what it said and
+            # that the API terms were applied instead; it never blocks an API request.
+            rules = await self._rules_for(parts.scheme, host)
+            if host not in self._terms_hosts and not rules.allowed(request.url, self.agent):
                 self._terms_hosts.add(host)
                 self._note(
-                    RobotsDecision(
-                        host,
-                        f"{parts.scheme}://{host}/robots.txt",
-                        None,
-                        None,
-                        self.api_access.value,
-                        self.pages.value,
-                        "not fetched (API requests follow the platform's API terms)",
+                    dataclasses.replace(
+                        rules.decision,
+                        rules=f"{rules.decision.rules}; disallows {parts.path} and the like, "
+                        "sent under the platform's API terms (api_access = api-terms)",
                     )
                 )
             self.sent += 1

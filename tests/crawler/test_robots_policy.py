@@ -106,7 +106,7 @@ def test_no_disallowed_request_leaves_and_the_platform_fails_naming_the_setting(
     assert ("metadata", f"{url}/robots.txt") in types  # and the decision taken on it
 
 
-def test_api_terms_sends_api_requests_without_reading_robots(
+def test_api_terms_sends_api_requests_and_records_what_robots_said(
     counting_server: tuple[str, list[str], list[str]],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -115,7 +115,8 @@ def test_api_terms_sends_api_requests_without_reading_robots(
     monkeypatch.delenv("CIVITAI_TOKEN", raising=False)
     report = run_crawl(_plan(url, tmp_path, None), timeout_s=120)  # civitai default
     assert report.status is RunStatus.SUCCEEDED, report.stats()
-    assert robots == [] and len(hits) >= len(TERMS)
+    assert len(robots) == 1 and len(hits) >= len(TERMS)  # read once, never blocking
     assert all(h.startswith("/api/v1/") for h in hits)
-    (decision,) = report.platforms[0].robots
-    assert decision["api_access"] == "api-terms" and decision["status"] is None
+    fetched, overridden = report.platforms[0].robots
+    assert fetched["api_access"] == "api-terms" and fetched["status"] == 200
+    assert "sent under the platform's API terms" in overridden["rules"]
