@@ -21,6 +21,7 @@ ground truth's ``fault`` field):
 - ``bomb=N``: decompression-bomb PNGs; ``corrupt-jpeg=N``: undecodable JPEGs;
 - ``st-huge-header=N``: safetensors whose header length is 2**63;
 - ``st-bad-json=N``: safetensors whose header JSON is broken;
+- ``st-long-header=N``: safetensors with a valid header of about 96 kB (two Range reads);
 - ``script-title=N``: model titles that start with an HTML ``<script>`` element.
 
 ``?sandbox_fault=NAME[,NAME]`` on any URL forces request faults for that one request. Paths
@@ -46,7 +47,14 @@ from sandbox.clock import Clock
 from sandbox.errors import FaultSpecError
 
 REQUEST_FAULTS = ("challenge", "429", "500", "drop", "slow", "truncate")
-CONTENT_FAULTS = ("bomb", "corrupt-jpeg", "st-huge-header", "st-bad-json", "script-title")
+CONTENT_FAULTS = (
+    "bomb",
+    "corrupt-jpeg",
+    "st-huge-header",
+    "st-bad-json",
+    "st-long-header",
+    "script-title",
+)
 EXEMPT_PREFIXES = ("/sandbox/", "/tsa")
 FLAG = "sandbox_fault"
 _DEFAULT_PARAM = {"429": 1.0, "slow": 1.0}

@@ -418,7 +418,8 @@ def _assign_faults(
     seed: int, models: list[Model], pictures: list[Picture], counts: Mapping[str, int]
 ) -> tuple[list[Model], list[Picture]]:
     rng = random.Random(f"faults:{seed}")
-    model_faults = {name: counts.get(name, 0) for name in ("st-huge-header", "st-bad-json")}
+    names = ("st-huge-header", "st-bad-json", "st-long-header")
+    model_faults = {name: counts.get(name, 0) for name in names}
     model_faults["script-title"] = counts.get("script-title", 0)
     free_models = list(range(len(models)))
     rng.shuffle(free_models)

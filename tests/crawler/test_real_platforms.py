@@ -15,7 +15,7 @@ from warcio.archiveiterator import ArchiveIterator
 from crawler.run import CrawlReport
 from evidence.models import CandidateState, RunStatus
 from tests.support.crawl import CrawlSetup, make_setup
-from tests.support.sandbox import SandboxServer, start_sandbox
+from tests.support.sandbox import SandboxFactory, SandboxServer, start_sandbox
 
 API = ("civitai", "huggingface")
 CONTACT = "demo@example.invalid"
@@ -140,3 +140,26 @@ def test_a_refused_redirect_names_the_host_and_the_key(
     errors = [e for c in models for e in c.raw["crawl"]["header_errors"]]
     assert errors and all("127.0.0.2" in e and "allowed_hosts" in e for e in errors)
     assert any("allowed_hosts of [[platforms]] 'civitai'" in n for n in report.platforms[0].notes)
+
+
+def test_a_long_header_takes_a_second_range_read_on_the_resolved_url(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    server = sandbox_factory(items=120, faults="st-long-header=4", extra=("--time-scale", "0.05"))
+    setup = make_setup(server, tmp_path)
+    report = setup.crawl(*API)
+    assert report.status is RunStatus.SUCCEEDED, report.stats()
+    long = [t for t in server.truth() if t["fault"] == "st-long-header" and t["platform"] in API]
+    assert {t["platform"] for t in long} == set(API)
+    rows = {(c.platform.name, c.external_id): c for n in API for c in setup.candidates(n)}
+    requests = [url for url, _agent in _warc_requests(report)]
+    calls = server.get("/sandbox/info.json").json()["download_calls"]
+    for truth in long:
+        row = rows[(str(truth["platform"]), str(truth["external_id"]))]
+        (header,) = row.raw["crawl"]["safetensors"][:1]
+        assert header["header_length"] > 64 * 1024 and "ss_bucket_info" in header["metadata"]
+        path = urlsplit(header["file_url"]).path
+        reads = [u for u in requests if urlsplit(u).path == path]
+        assert len(reads) == 2, reads  # the first 64 KiB, then the rest; both on the CDN URL
+        for version in row.raw["platform"].get("modelVersions", [])[:1]:
+            assert calls[str(version["id"])] == 1
