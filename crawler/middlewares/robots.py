@@ -154,7 +154,10 @@ class RobotsPolicyMiddleware:
                 f"{self.platform!r} to call its documented API under its API terms"
             )
         else:
-            fix = "the page is not fetched (robots.txt governs pages)"
+            fix = (
+                f"robots.txt governs pages; obey_robots_txt = false in [platforms.politeness] "
+                f"of platform {self.platform!r} would ignore it (check the site's terms first)"
+            )
         reason = f"robots.txt ({decision.robots_url}, {decision.rules}) disallows {what}; {fix}"
         self.refused += 1
         if self.first_refused is None:
