@@ -31,6 +31,7 @@ from evidence.capture import CaptureJob, CaptureOptions, CaptureOutcome, Capture
 from evidence.capture.browser import launch_browser
 from evidence.custody import CustodyAction
 from evidence.exceptions import DecisionError, NotFound, SlotTaken
+from evidence.lifecycle import Cause, allowed, change_status
 from evidence.models import (
     Capture,
     CaptureKind,
@@ -42,6 +43,8 @@ from evidence.seal import SealConfig
 from evidence.settings import EvidenceSettings
 from evidence.store import Store
 from evidence.verify import VerifyReport
+
+REMOVED = FindingStatus.REMOVED
 
 STATUS_OF = {
     CaptureOutcome.SEALED: CaptureStatus.SEALED,
@@ -174,11 +177,16 @@ def _record(
                        "message": result.message}  # fmt: skip
             ledger.record(session, CustodyAction.FAILED, actor=operator, details=details, **ids)
         if action is not None and finding_id is not None:
-            ledger.record(session, action, actor=operator, details=base, **ids)
             finding = session.get(Finding, finding_id)
-            if finding is not None and result.outcome is CaptureOutcome.REMOVED:
-                finding.status = FindingStatus.REMOVED
-                finding.status_reason = f"page gone (HTTP {result.status}) at recheck"
+            gone = result.outcome is CaptureOutcome.REMOVED
+            if gone and finding is not None and allowed(Cause.RECHECK, finding.status, REMOVED):
+                change_status(
+                    session, finding_id, REMOVED, cause=Cause.RECHECK, actor=operator,
+                    reason=f"page gone (HTTP {result.status}) at recheck",
+                    details={**base, "capture_id": result.capture_id},
+                )  # fmt: skip
+            else:
+                ledger.record(session, action, actor=operator, details=base, **ids)
 
 
 async def _capture_many(
@@ -288,11 +296,6 @@ def capture_page(
     return result
 
 
-DECIDABLE = frozenset(
-    {FindingStatus.CONFIRMED, FindingStatus.DISMISSED, FindingStatus.NEW, FindingStatus.PERSISTING}
-)
-
-
 def record_decision(
     store: Store,
     finding_id: int,
@@ -301,25 +304,14 @@ def record_decision(
     reviewer: str,
     reason: str | None = None,
 ) -> None:
-    """A person's decision on a finding (the review app's confirm/dismiss), with custody."""
-    if status not in DECIDABLE:
+    """A person's decision on a finding (confirm or dismiss), through :func:`change_status`."""
+    if status not in (FindingStatus.CONFIRMED, FindingStatus.DISMISSED):
         raise DecisionError(
             f"finding {finding_id}: {status.value} is set by notices and rechecks, not by review"
         )
     with store.session() as session:
-        finding = session.get(Finding, finding_id)
-        if finding is None:
-            raise NotFound("finding", finding_id)
-        previous = finding.status
-        finding.status = status
-        finding.reviewer = reviewer
-        finding.status_reason = reason
-        ledger.record(
-            session,
-            CustodyAction.DECIDED,
-            actor=reviewer,
-            finding_id=finding_id,
-            details={"from": previous.value, "to": status.value, "reason": reason},
+        change_status(
+            session, finding_id, status, cause=Cause.REVIEW, actor=reviewer, reason=reason
         )
 
 

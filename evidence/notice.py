@@ -16,15 +16,12 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from evidence import ledger
-from evidence.custody import CustodyAction
 from evidence.exceptions import NotFound, NoticeError
 from evidence.facts import finding_facts
+from evidence.lifecycle import NOTICEABLE, Cause, change_status
 from evidence.models import Finding, FindingStatus, Notice, NoticeTemplate
 from evidence.settings import EvidenceSettings
 from evidence.store import Store
-
-NOTICEABLE = frozenset({FindingStatus.CONFIRMED, FindingStatus.NOTICED, FindingStatus.PERSISTING})
 
 
 @dataclass(frozen=True)
@@ -90,13 +87,14 @@ def draft_notice(
             finding_id=finding_id, template=kind, recipient=recipient, path=str(path), sha256=digest
         )
         session.add(notice)
-        finding.status = FindingStatus.NOTICED
         session.flush()
-        ledger.record(
+        change_status(
             session,
-            CustodyAction.NOTICED,
+            finding_id,
+            FindingStatus.NOTICED,
+            cause=Cause.NOTICE,
             actor=settings.operator,
-            finding_id=finding_id,
+            reason=f"{kind.value} notice drafted",
             details={
                 "notice": notice.id,
                 "template": kind.value,
