@@ -27,10 +27,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from evidence import ledger
+from evidence.anchors import anchor_finding
 from evidence.capture import CaptureJob, CaptureOptions, CaptureOutcome, CaptureResult, capture
 from evidence.capture.browser import launch_browser
-from evidence.custody import CustodyAction
-from evidence.exceptions import DecisionError, NotFound, SlotTaken
+from evidence.custody import GENESIS, CustodyAction
+from evidence.exceptions import DecisionError, NotFound, SlotTaken, TimestampError
 from evidence.lifecycle import Cause, allowed, change_status
 from evidence.models import (
     Capture,
@@ -121,9 +122,13 @@ def _plan_row(
         )
         session.add(row)
         session.flush()
+        chain = ledger.chain(session, finding_id=finding_id)
         subject = {
             "finding": finding_id,
             "capture": row.id,
+            # the custody chain's head before this capture: the sealed manifest pins it, so an
+            # entry deleted from the chain later is caught against this capture
+            "custody_head": chain[-1].hash if chain else GENESIS,
             "platform": candidate.platform.name,
             "character": finding.character.name,
             "external_id": candidate.external_id,
@@ -313,6 +318,24 @@ def record_decision(
         change_status(
             session, finding_id, status, cause=Cause.REVIEW, actor=reviewer, reason=reason
         )
+
+
+def anchor_run(
+    store: Store, finding_ids: Sequence[int], settings: EvidenceSettings, *, purpose: str = "run"
+) -> list[str]:
+    """Timestamp the custody head of each finding whose chain grew (end of a run or recheck).
+
+    Returns one line per finding that could not be anchored (the run reports them); a
+    finding anchored since its last entry is skipped.
+    """
+    stampers = settings.sealing().timestampers
+    problems = []
+    for finding_id in finding_ids:
+        try:
+            anchor_finding(store, finding_id, stampers, actor=settings.operator, purpose=purpose)
+        except TimestampError as exc:
+            problems.append(f"finding {finding_id}: custody not anchored ({exc})")
+    return problems
 
 
 def record_verification(

@@ -32,7 +32,7 @@ import scheduler
 from crawler.run import CrawlReport, Progress, run_crawl
 from evidence.bundle import export_bundle
 from evidence.capture import CaptureResult
-from evidence.casefile import capture_findings
+from evidence.casefile import anchor_run, capture_findings
 from evidence.exceptions import EvidenceError
 from evidence.lease import hold
 from evidence.models import (
@@ -247,6 +247,8 @@ def run_monitoring(
                 limit = config.evidence.max_captures_per_run
             ids = findings_to_capture(store, config.thresholds.capture, limit)
             results = _capture(store, settings, ids, say)
+            if ids:  # the custody heads of this run's findings, timestamped
+                failures += anchor_run(store, ids, settings)
         failures += [f"capture {r.url}: {r.message}" for r in results if not r.sealed]
         top = _export_top(store, settings, results, say, failures)
         status = _final_status(report, interrupted, store)

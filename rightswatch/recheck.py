@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from evidence.casefile import capture_findings
+from evidence.casefile import anchor_run, capture_findings
 from evidence.lease import hold
 from evidence.lifecycle import Cause, allowed, change_status
 from evidence.models import Candidate, CaptureStatus, Finding, FindingStatus, Platform
@@ -91,6 +91,8 @@ def run_rechecks(
                 summary.present += 1
                 if _mark_persisting(store, finding_id, now, persist_after, settings.operator):
                     summary.persisting.append(finding_id)
+        if ids:  # the custody heads of the rechecked findings, timestamped
+            summary.failed += anchor_run(store, ids, settings)
         summary.response_hours = response_times(store)
     return summary
 

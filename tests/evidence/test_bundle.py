@@ -80,7 +80,7 @@ def test_bundle_layout_and_verification(bundle):
     facts = json.loads((fdir / "finding.json").read_text())
     assert facts["finding"]["reasons"][0]["text"].startswith("perceptual hash")
     actions = [e.action.value for e in parse_log((fdir / "custody.jsonl").read_bytes(), source="x")]
-    assert actions == ["captured", "sealed", "exported"]
+    assert actions == ["captured", "sealed", "anchored"]  # "exported" follows the zip
     report = verify_bundle(bundle["zip"])
     assert report.ok, report.problems
     kinds = {c.name for c in report.checks}
@@ -90,7 +90,7 @@ def test_bundle_layout_and_verification(bundle):
 def test_standard_tools_accept_the_bundle(bundle):
     tree = bundle["tree"]
     sealed = sorted({p.parent for p in tree.rglob("manifest.json")})
-    assert len(sealed) == 2
+    assert len(sealed) == 3  # root, the capture, the key record
     for d in sealed:
 
         def run(*a, d=d):  # type: ignore[no-untyped-def]
