@@ -115,7 +115,10 @@ def export_bundle(
     with tempfile.TemporaryDirectory(prefix="rw-export-") as tmp:
         root = Path(tmp) / "bundle"
         root.mkdir()
-        inputs = [_stage_finding(store, fid, root, settings, name) for fid in finding_ids]
+        inputs = [
+            _stage_finding(store, fid, root, settings, sealing.signer.fingerprint)
+            for fid in finding_ids
+        ]
         copy_record(settings, sealing, root)
         if report:
             render_reports(inputs, settings)
@@ -150,7 +153,7 @@ def _check_exportable(store: Store, finding_ids: Sequence[int]) -> None:
 
 
 def _stage_finding(
-    store: Store, finding_id: int, root: Path, settings: EvidenceSettings, bundle: str
+    store: Store, finding_id: int, root: Path, settings: EvidenceSettings, key_fingerprint: str
 ) -> ReportInput:
     base = root / "findings" / str(finding_id)
     (base / "captures").mkdir(parents=True)
@@ -180,6 +183,7 @@ def _stage_finding(
     if not warcs:
         raise BundleError(f"finding {finding_id}: no sealed capture to export; capture it first")
     facts["references_in_bundle"] = _copy_references(facts, base / "references")
+    facts["key_fingerprint"] = key_fingerprint
     (base / "finding.json").write_bytes(canonical_json(facts))
     write_log(base / CUSTODY_LOG, chain)
     title = f"Finding {finding_id}: {facts['character']['name']} on {facts['platform']['name']}"

@@ -21,6 +21,7 @@ from evidence.facts import finding_facts
 from evidence.lifecycle import NOTICEABLE, Cause, change_status
 from evidence.models import Finding, FindingStatus, Notice, NoticeTemplate
 from evidence.settings import EvidenceSettings
+from evidence.signing import Signer
 from evidence.store import Store
 
 
@@ -34,7 +35,9 @@ class NoticeResult:
     text: str
 
 
-def _render(template: NoticeTemplate, facts: dict[str, object], operator: str) -> str:
+def _render(
+    template: NoticeTemplate, facts: dict[str, object], operator: str, key_fingerprint: str
+) -> str:
     env = Environment(
         loader=PackageLoader("evidence.report", "templates"),
         autoescape=False,  # noqa: S701 - plain-text notice, never served as HTML
@@ -44,7 +47,11 @@ def _render(template: NoticeTemplate, facts: dict[str, object], operator: str) -
     )
     now = datetime.now(UTC)
     return env.get_template(f"notice-{template.value}.txt.j2").render(
-        facts=facts, operator=operator, date=now.strftime("%Y-%m-%d"), now=now.isoformat()
+        facts=facts,
+        operator=operator,
+        date=now.strftime("%Y-%m-%d"),
+        now=now.isoformat(),
+        key_fingerprint=key_fingerprint,
     )
 
 
@@ -74,7 +81,8 @@ def draft_notice(
                 f"finding {finding_id} has no sealed capture: capture evidence before noticing"
             )
         facts["sealed_captures"] = sealed
-        text = _render(kind, facts, settings.operator)
+        key = Signer.from_file(settings.signing_key).fingerprint
+        text = _render(kind, facts, settings.operator, key)
         data = text.encode("utf-8")
         digest = hashlib.sha256(data).hexdigest()
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

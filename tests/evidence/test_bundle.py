@@ -169,6 +169,12 @@ def test_pdf_report_contains_hashes(bundle):
     html = (fdir / "report.html").read_text()
     assert "infringes" not in html.replace("does not conclude that it infringes", "")
     assert "Asia/Shanghai" in text
+    # the placement the crawl recorded, the key fingerprint, the articles the court applies
+    assert "home page at position 3" in html and "平台首页" in html
+    assert manifest["key_fingerprint"] in html
+    for article in ("第十一条", "第十四条", "第十五条", "第九十三条", "第九十四条"):
+        assert article in html
+    assert "{'" not in html and "&#39;kind&#39;" not in html
 
 
 # --- tamper cases: every one fails and names the file --------------------------------------
