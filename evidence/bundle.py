@@ -35,6 +35,7 @@ from evidence.custody import CUSTODY_LOG, CustodyAction, write_log
 from evidence.exceptions import BundleError
 from evidence.facts import finding_facts
 from evidence.keyrecord import copy_record
+from evidence.paths import resolve_stored
 from evidence.report import ReportInput, render_reports
 from evidence.seal import canonical_json, is_sealed, seal_with
 from evidence.settings import EvidenceSettings
@@ -165,7 +166,7 @@ def _stage_finding(
     for cap in facts["captures"]:
         if cap["status"] not in facts["sealed_statuses"] or not cap["directory"]:
             continue
-        source = Path(cap["directory"])
+        source = resolve_stored(cap["directory"], settings.folder)
         if not is_sealed(source):
             raise BundleError(f"{source}: capture {cap['id']} is recorded sealed but is not")
         target = base / "captures" / source.name

@@ -40,6 +40,7 @@ from evidence.models import (
     Finding,
     FindingStatus,
 )
+from evidence.paths import stored_path
 from evidence.seal import SealConfig
 from evidence.settings import EvidenceSettings
 from evidence.store import Store
@@ -145,7 +146,12 @@ def _plan_row(
 
 
 def _record(
-    store: Store, row_id: int, finding_id: int | None, result: CaptureResult, operator: str
+    store: Store,
+    row_id: int,
+    finding_id: int | None,
+    result: CaptureResult,
+    operator: str,
+    root: Path,
 ) -> None:
     with store.session() as session:
         row = session.get(Capture, row_id)
@@ -153,7 +159,9 @@ def _record(
         row.status = STATUS_OF[result.outcome]
         row.finished_at = datetime.now(UTC)
         row.http_status = result.status
-        row.bundle_path = str(result.directory) if result.directory else None
+        # relative to the evidence folder: a copied or restored case folder still finds it
+        directory = stored_path(result.directory, root) if result.directory else None
+        row.bundle_path = directory
         row.manifest_sha256 = result.manifest_sha256 or None
         row.timestamps = list(result.seal.get("timestamps", []))
         row.error = None if result.sealed else result.message
@@ -175,7 +183,7 @@ def _record(
         action = CustodyAction.RECHECKED if row.kind is CaptureKind.RECHECK else None
         ledger.record(session, CustodyAction.CAPTURED, actor=operator, details=base, **ids)
         if result.sealed:
-            details = {**base, **dict(result.seal), "directory": str(result.directory)}
+            details = {**base, **dict(result.seal), "directory": directory}
             ledger.record(session, CustodyAction.SEALED, actor=operator, details=details, **ids)
         else:
             details = {**base, "reason": result.reason.value if result.reason else None,
@@ -210,7 +218,7 @@ async def _capture_many(
             key = keys.get(finding_id) if keys else None
             job, row_id = _plan(store, finding_id, settings, options, sealing, key)
             result = await capture(browser, job)
-            _record(store, row_id, finding_id, result, options.operator)
+            _record(store, row_id, finding_id, result, options.operator, settings.folder)
             results.append(result)
         return results
 
@@ -297,7 +305,7 @@ def capture_page(
             return await capture(browser, job)
 
     result = asyncio.run(main())
-    _record(store, row_id, None, result, opts.operator)
+    _record(store, row_id, None, result, opts.operator, settings.folder)
     return result
 
 

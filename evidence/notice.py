@@ -20,6 +20,7 @@ from evidence.exceptions import NotFound, NoticeError
 from evidence.facts import finding_facts
 from evidence.lifecycle import NOTICEABLE, Cause, change_status
 from evidence.models import Finding, FindingStatus, Notice, NoticeTemplate
+from evidence.paths import stored_path
 from evidence.settings import EvidenceSettings
 from evidence.signing import Signer
 from evidence.store import Store
@@ -92,7 +93,11 @@ def draft_notice(
         tmp.write_bytes(data)
         tmp.replace(path)
         notice = Notice(
-            finding_id=finding_id, template=kind, recipient=recipient, path=str(path), sha256=digest
+            finding_id=finding_id,
+            template=kind,
+            recipient=recipient,
+            path=stored_path(path, settings.folder),
+            sha256=digest,
         )
         session.add(notice)
         session.flush()

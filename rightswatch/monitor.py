@@ -307,7 +307,7 @@ def _export_top(
         rows = session.execute(
             select(Capture.finding_id, Capture.bundle_path, Finding.score)
             .join(Finding, Capture.finding_id == Finding.id)
-            .where(Capture.bundle_path.in_([str(r.directory) for r in sealed_ids]))
+            .where(Capture.manifest_sha256.in_([r.manifest_sha256 for r in sealed_ids]))
             .order_by(Finding.score.desc(), Finding.id)
         ).all()
     if not rows:
