@@ -2,7 +2,7 @@
 
 Bundle layout (the whole tree is itself sealed: manifest.json, manifest.sig, timestamps/)::
 
-    VERIFY.md                              how to check everything with standard tools
+    VERIFY.md, verify-all.sh               how to check everything with standard tools
     keys/<fingerprint>/                    the signing key's sealed, timestamped record
     findings/<id>/finding.json             client, character, platform, URL, match reasons
     findings/<id>/references/…             the client's reference images
@@ -41,7 +41,7 @@ from evidence.seal import canonical_json, is_sealed, seal_with
 from evidence.settings import EvidenceSettings
 from evidence.store import Store
 from evidence.verify import BUNDLE_FORMAT
-from evidence.verify_text import verify_markdown
+from evidence.verify_text import VerifyFacts, write_verify_files
 from evidence.wacz import WaczPage, write_wacz
 
 
@@ -123,7 +123,11 @@ def export_bundle(
         copy_record(settings, sealing, root)
         if report:
             render_reports(inputs, settings)
-        (root / "VERIFY.md").write_text(verify_markdown(finding_ids), encoding="utf-8")
+        write_verify_files(
+            root,
+            VerifyFacts(name, finding_ids, sealing.signer.fingerprint, settings.tsa_urls,
+                        settings.time_tolerance_s),
+        )  # fmt: skip
         subject = {"bundle": name, "findings": list(finding_ids), "operator": settings.operator,
                    "bundle_format": BUNDLE_FORMAT}  # fmt: skip
         record = seal_with(root, sealing, subject)

@@ -9,6 +9,7 @@ later, or a look-alike TSA, comes from tests/support/clock_tsa.py. Nothing waits
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -30,6 +31,7 @@ from evidence.store import Store
 from evidence.timestamp import Timestamper
 from evidence.trust import TrustAnchors
 from evidence.verify import VerifyReport, verify_bundle
+from evidence.verify_text import verify_script
 from tests.support.casefile import seed_finding
 from tests.support.clock_tsa import ClockStamper, authority, served_tsa
 
@@ -92,6 +94,21 @@ def _failures(report: VerifyReport) -> dict[tuple[str, str], str]:
     return {(c.name, c.file): c.detail for c in report.problems}
 
 
+def script(case, root: Path, tmp_path: Path, *, anchored: bool = True) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    """VERIFY.md's all-in-one procedure, from the product's own copy (not the bundle's)."""
+    (tmp_path / "verify-all.sh").write_text(verify_script())
+    env = {"PATH": os.environ["PATH"]}
+    if anchored:
+        (tmp_path / "roots.pem").write_bytes(case["tsa"].ca_pem)
+        env |= {
+            "PUBLISHED_KEY": case["signer"].fingerprint,
+            "TSA_ROOTS": str(tmp_path / "roots.pem"),
+        }
+    done = subprocess.run(["bash", str(tmp_path / "verify-all.sh")], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    return done.returncode, done.stdout + done.stderr
+
+
 def _paths(case, root: Path) -> tuple[str, Path]:  # type: ignore[no-untyped-def]
     cap = f"findings/{case['finding']}/captures/{case['capture']}"
     return cap, root / cap
@@ -107,6 +124,17 @@ def test_the_legitimate_bundle_verifies_anchored(case):
     assert plain.ok and not plain.anchored and "self-consistent only" in plain.verdict
 
 
+def test_the_verify_md_procedure_passes_the_legitimate_bundle(case, tmp_path):
+    code, out = script(case, case["tree"], tmp_path)
+    assert code == 0 and "ALL CHECKS PASSED" in out, out
+    text = (case["tree"] / "VERIFY.md").read_text()
+    assert case["signer"].fingerprint in text and f"finding-{case['finding']}.wacz" in text
+    assert "pip install warcio" in text and "**yes, the fingerprint**" in text
+    cap = f"findings/{case['finding']}/captures/{case['capture']}"
+    assert f"`{cap}`" in text and "serial 0x" in text
+    assert (case["tree"] / "verify-all.sh").read_text() == verify_script()
+
+
 def test_whole_bundle_resealed_with_another_key_later(case, tmp_path):
     root = _copy(case, tmp_path)
     pair = generate_keypair(tmp_path / "forger.pem", tmp_path / "forger.pub.pem")
@@ -119,6 +147,8 @@ def test_whole_bundle_resealed_with_another_key_later(case, tmp_path):
     cap, _ = _paths(case, root)
     alone = _failures(verify_bundle(root))
     assert "before TSA time" in alone[("time", f"{cap}/metadata.json")]
+    code, out = script(case, root, tmp_path)  # standard tools, with the published fingerprint
+    assert code == 1 and "not the published key" in out and "from the TSA time" in out
 
 
 def test_only_the_root_resealed_with_a_different_key(case, tmp_path):
@@ -128,6 +158,8 @@ def test_only_the_root_resealed_with_a_different_key(case, tmp_path):
     cap, _ = _paths(case, root)
     failed = _failures(verify_bundle(root))  # no outside anchor needed
     assert "must carry the same key" in failed[("key", f"{cap}/{PUBLIC_KEY}")]
+    code, out = script(case, root, tmp_path, anchored=False)
+    assert code == 1 and "different keys" in out, out
 
 
 def test_look_alike_tsa_whose_ca_ships_in_the_bundle(case, tmp_path):
@@ -138,6 +170,8 @@ def test_look_alike_tsa_whose_ca_ships_in_the_bundle(case, tmp_path):
     failed = _failures(verify_bundle(root, trust=case["trust"]))
     token = next(f for n, f in failed if n == "anchor" and f.startswith("timestamps/"))
     assert "not anchored" in failed[("anchor", token)]
+    code, out = script(case, root, tmp_path)  # needs the TSA's own root
+    assert code == 1 and "does not verify against" in out, out
 
 
 def test_capture_start_moved_a_month_earlier_and_resealed(case, tmp_path):
@@ -153,6 +187,8 @@ def test_capture_start_moved_a_month_earlier_and_resealed(case, tmp_path):
     failed = _failures(verify_bundle(root, trust=case["trust"]))
     assert "recorded start" in failed[("time", f"{cap}/metadata.json")]
     assert "custody 'sealed' entry names" in failed[("link", f"{cap}/{MANIFEST}")]
+    code, out = script(case, root, tmp_path, anchored=False)
+    assert code == 1 and "started_utc is" in out and "custody names another" in out, out
 
 
 def test_custody_entry_deleted_chain_recomputed_and_resealed(case, tmp_path):
@@ -177,6 +213,8 @@ def test_custody_entry_deleted_chain_recomputed_and_resealed(case, tmp_path):
     reseal(root, case["signer"], later)
     failed = _failures(verify_bundle(root, trust=case["trust"]))
     assert "re-anchored later" in failed[("custody", rel)]
+    code, out = script(case, root, tmp_path, anchored=False)
+    assert code == 1 and "re-anchored later" in out, out
 
 
 def test_file_removed_and_manifest_resigned_while_custody_names_the_old_hash(case, tmp_path):
@@ -189,6 +227,8 @@ def test_file_removed_and_manifest_resigned_while_custody_names_the_old_hash(cas
     failed = _failures(verify_bundle(root, trust=case["trust"]))
     detail = failed[("link", f"{cap}/{MANIFEST}")]
     assert "finding.json names manifest" in detail and "custody 'sealed' entry" in detail
+    code, out = script(case, root, tmp_path, anchored=False)
+    assert code == 1 and "finding.json names another manifest hash" in out, out
 
 
 def test_cli_verify_names_the_reason(case, tmp_path):
