@@ -35,6 +35,7 @@ from evidence.custody import CUSTODY_LOG, CustodyAction, write_log
 from evidence.exceptions import BundleError
 from evidence.facts import finding_facts
 from evidence.keyrecord import copy_record
+from evidence.pagefacts import features_of_capture
 from evidence.paths import resolve_stored
 from evidence.report import ReportInput, render_reports
 from evidence.seal import canonical_json, is_sealed, seal_with
@@ -188,6 +189,11 @@ def _stage_finding(
     if not warcs:
         raise BundleError(f"finding {finding_id}: no sealed capture to export; capture it first")
     facts["references_in_bundle"] = _copy_references(facts, base / "references")
+    latest = sorted((base / "captures").iterdir())[-1] if warcs else None
+    facts["commercial_features"] = {
+        "capture": latest.name if latest else None,
+        "features": features_of_capture(latest) if latest else [],
+    }
     facts["key_fingerprint"] = key_fingerprint
     (base / "finding.json").write_bytes(canonical_json(facts))
     write_log(base / CUSTODY_LOG, chain)

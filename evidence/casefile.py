@@ -31,9 +31,17 @@ from evidence.anchors import anchor_finding
 from evidence.capture import CaptureJob, CaptureOptions, CaptureOutcome, CaptureResult, capture
 from evidence.capture.browser import launch_browser
 from evidence.custody import GENESIS, CustodyAction
-from evidence.exceptions import DecisionError, NotFound, SlotTaken, TimestampError
+from evidence.exceptions import (
+    DecisionError,
+    EvidenceError,
+    NotFound,
+    SlotTaken,
+    TimestampError,
+)
 from evidence.lifecycle import Cause, allowed, change_status
 from evidence.models import (
+    Candidate,
+    CandidateKind,
     Capture,
     CaptureKind,
     CaptureStatus,
@@ -41,6 +49,7 @@ from evidence.models import (
     FindingStatus,
 )
 from evidence.paths import stored_path
+from evidence.placement import CRAWL_KEY
 from evidence.seal import SealConfig
 from evidence.settings import EvidenceSettings
 from evidence.store import Store
@@ -112,7 +121,7 @@ def _plan_row(
             for r in earlier_rows
         ]
         follow_up = bool(earlier)
-        media = (candidate.media_url,) if candidate.media_url else ()
+        media = finding_media(candidate, settings.model_file_max_bytes)
         row = Capture(
             finding_id=finding_id,
             previous_id=earlier_rows[-1].id if earlier_rows else None,
@@ -143,6 +152,23 @@ def _plan_row(
             earlier=earlier,
         )
         return job, row.id
+
+
+MAX_SAMPLES = 4  # sample images of a model captured beside its page
+
+
+def finding_media(candidate: Candidate, model_file_max_bytes: int) -> tuple[str, ...]:
+    """What a capture fetches beside the page: the item's media; for a model, its sample
+    images and its files no larger than ``model_file_max_bytes`` (the model itself)."""
+    urls = [candidate.media_url] if candidate.media_url else []
+    if candidate.kind is CandidateKind.MODEL:
+        crawl = (candidate.raw or {}).get(CRAWL_KEY) or {}
+        urls += [str(u) for u in (crawl.get("media_urls") or [])[:MAX_SAMPLES]]
+        for item in crawl.get("files") or []:
+            size = item.get("size_bytes")
+            if item.get("url") and isinstance(size, int) and 0 < size <= model_file_max_bytes:
+                urls.append(str(item["url"]))
+    return tuple(dict.fromkeys(urls))
 
 
 def _record(
@@ -336,7 +362,10 @@ def anchor_run(
     Returns one line per finding that could not be anchored (the run reports them); a
     finding anchored since its last entry is skipped.
     """
-    stampers = settings.sealing().timestampers
+    try:
+        stampers = settings.sealing().timestampers
+    except EvidenceError as exc:  # e.g. no key on this machine: the run reports it, goes on
+        return [f"custody not anchored: {exc}"]
     problems = []
     for finding_id in finding_ids:
         try:

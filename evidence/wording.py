@@ -89,7 +89,7 @@ def _captions(reason: Mapping[str, Any]) -> Sentence:
     english = _english(reason) or f"{n} of the model's training captions name the character."
     return Sentence(
         english,
-        f"该模型有 {n} 条训练标注（ss_tag_frequency）含有指向该角色的标签。原文：{english}",
+        f"该模型的训练标注（ss_tag_frequency）中有指向该角色的标签。原文：{english}",
     )
 
 

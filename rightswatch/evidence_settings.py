@@ -21,4 +21,5 @@ def evidence_settings(config: WatchConfig) -> EvidenceSettings:
         operator=ev.operator,
         timezone=ev.timezone,
         time_tolerance_s=ev.time_tolerance_s,
+        model_file_max_bytes=ev.model_file_max_bytes,
     )

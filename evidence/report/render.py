@@ -89,6 +89,11 @@ def _capture_view(folder: Path, cap: Mapping[str, Any], zone: ZoneInfo) -> dict[
         "screenshot": f"{rel}/screenshot-full.png",
         "viewport": f"{rel}/screenshot-viewport.png",
         "media": [f"{rel}/{m['file']}" for m in meta.get("media", [])],
+        "images": [
+            f"{rel}/{m['file']}"
+            for m in meta.get("media", [])
+            if str(m["file"]).lower().endswith((".png", ".jpg", ".jpeg", ".webp", ".gif"))
+        ],
     }
 
 

@@ -98,3 +98,28 @@ def test_notice_for_a_confirmed_finding_reads_as_sentences(store, tmp_path, keyp
         assert fingerprint in text and "0xff" in text
         with store.session() as s:
             assert finding_facts(s, fid)["finding"]["status"] == "noticed"
+
+
+def test_commercial_features_are_quoted_from_the_page():
+    from evidence.pagefacts import commercial_features
+
+    html = """<nav><a href="/">Home</a><a href="/pricing">Buy Buzz ⚡</a></nav>
+    <button>Download (144 MB)</button><div role="button">在线生成</div><p>Generate art</p>"""
+    found = {f.kind: f.shown_as for f in commercial_features(html)}
+    assert found == {"download": "Download (144 MB)", "paid": "Buy Buzz ⚡", "generate": "在线生成"}
+
+
+def test_a_model_capture_fetches_samples_and_a_small_model_file():
+    from evidence.casefile import finding_media
+    from evidence.models import Candidate, CandidateKind
+
+    crawl = {"media_urls": ["http://p/s1.png", "http://p/s2.png"],
+             "files": [{"url": "http://p/small.safetensors", "size_bytes": 4000},
+                       {"url": "http://p/huge.safetensors", "size_bytes": 9 * 2**30},
+                       {"url": "http://p/unknown.safetensors", "size_bytes": None}]}  # fmt: skip
+    model = Candidate(kind=CandidateKind.MODEL, media_url="http://p/s1.png", raw={"crawl": crawl})
+    assert finding_media(model, 2**20) == (
+        "http://p/s1.png", "http://p/s2.png", "http://p/small.safetensors"
+    )  # fmt: skip
+    image = Candidate(kind=CandidateKind.IMAGE, media_url="http://p/i.png", raw={"crawl": crawl})
+    assert finding_media(image, 2**20) == ("http://p/i.png",)
