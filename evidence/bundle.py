@@ -188,6 +188,11 @@ def _stage_finding(
             )
     if not warcs:
         raise BundleError(f"finding {finding_id}: no sealed capture to export; capture it first")
+    for listing in facts["placement_captures"]:  # prominence: the listing, sealed and framed
+        source = resolve_stored(str(listing["directory"]), settings.folder)
+        if not is_sealed(source):
+            raise BundleError(f"{source}: listing capture {listing['id']} is not sealed")
+        shutil.copytree(source, base / "placement" / source.name)
     facts["references_in_bundle"] = _copy_references(facts, base / "references")
     latest = sorted((base / "captures").iterdir())[-1] if warcs else None
     facts["commercial_features"] = {

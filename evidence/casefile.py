@@ -171,7 +171,7 @@ def finding_media(candidate: Candidate, model_file_max_bytes: int) -> tuple[str,
     return tuple(dict.fromkeys(urls))
 
 
-def _record(
+def record_capture(
     store: Store,
     row_id: int,
     finding_id: int | None,
@@ -244,7 +244,7 @@ async def _capture_many(
             key = keys.get(finding_id) if keys else None
             job, row_id = _plan(store, finding_id, settings, options, sealing, key)
             result = await capture(browser, job)
-            _record(store, row_id, finding_id, result, options.operator, settings.folder)
+            record_capture(store, row_id, finding_id, result, options.operator, settings.folder)
             results.append(result)
         return results
 
@@ -331,7 +331,7 @@ def capture_page(
             return await capture(browser, job)
 
     result = asyncio.run(main())
-    _record(store, row_id, None, result, opts.operator, settings.folder)
+    record_capture(store, row_id, None, result, opts.operator, settings.folder)
     return result
 
 

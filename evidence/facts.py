@@ -25,6 +25,15 @@ def finding_facts(session: Session, finding_id: int) -> dict[str, Any]:
         select(Capture).where(Capture.finding_id == finding_id).order_by(Capture.started_at)
     ).all()
     placement = ItemPlacement.from_raw(candidate.raw)
+    listings = [
+        c
+        for c in session.scalars(
+            select(Capture)
+            .where(Capture.finding_id.is_(None), Capture.status == CaptureStatus.SEALED)
+            .order_by(Capture.started_at)
+        )
+        if (c.meta or {}).get("placement_of") == finding_id
+    ]
     crawl = (candidate.raw or {}).get(CRAWL_KEY) or {}
     references = session.scalars(
         select(ReferenceImage).where(ReferenceImage.character_id == character.id)
@@ -97,6 +106,18 @@ def finding_facts(session: Session, finding_id: int) -> dict[str, Any]:
                 "previous": c.previous_id,
             }
             for c in captures
+        ],
+        "placement_captures": [
+            {
+                "id": c.id,
+                "capture_id": c.meta.get("capture_id"),
+                "url": c.url,
+                "started_at": c.started_at.isoformat(),
+                "manifest_sha256": c.manifest_sha256,
+                "timestamps": list(c.timestamps),
+                "directory": c.bundle_path,
+            }
+            for c in listings
         ],
         "notices": [
             {

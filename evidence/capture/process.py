@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from PIL import Image, ImageDraw, ImageFont
+from playwright.async_api import Page
 
 ANNOTATED_FILE = "screenshot-annotated.png"
 HOSTS_FILE = Path("/etc/hosts")
@@ -109,14 +110,51 @@ def launch_record(executable: str, switches: Sequence[str]) -> dict[str, Any]:
     return {"executable": executable, "headless": True, "switches": list(switches)}
 
 
-def annotate(png: bytes, url: str, moment: datetime) -> bytes:
-    """A copy of a screenshot with a banner stating the URL and the UTC time above it."""
+async def locate(page: Page, target_url: str) -> tuple[int, int, int, int] | None:
+    """Where on the full page (x, y, width, height) the first link to ``target_url`` is."""
+    path = urlsplit(target_url).path
+    found = await page.evaluate(
+        """([url, path]) => {
+            for (const a of document.querySelectorAll('a[href]')) {
+                const href = a.href;
+                if (href === url || new URL(href).pathname === path) {
+                    const r = a.getBoundingClientRect();
+                    if (r.width > 0 && r.height > 0) {
+                        return [r.left + window.scrollX, r.top + window.scrollY, r.width, r.height];
+                    }
+                }
+            }
+            return null;
+        }""",
+        [target_url, path],
+    )
+    if not found:
+        return None
+    x, y, w, h = (round(float(v)) for v in found)
+    return x, y, w, h
+
+
+def annotate(
+    png: bytes,
+    url: str,
+    moment: datetime,
+    box: tuple[int, int, int, int] | None = None,
+    note: str | None = None,
+) -> bytes:
+    """A copy of a screenshot with a banner stating the URL and the UTC time above it, and,
+    for a listing, a red frame around the item (``box`` in screenshot pixels) and a note."""
     shot = Image.open(io.BytesIO(png)).convert("RGB")
+    if box is not None:
+        x, y, w, h = box
+        ImageDraw.Draw(shot).rectangle((x - 3, y - 3, x + w + 3, y + h + 3), outline=(220, 0, 0),
+                                       width=4)  # fmt: skip
     try:
         font: ImageFont.FreeTypeFont | ImageFont.ImageFont = ImageFont.truetype(str(_FONT), 16)
     except OSError:
         font = ImageFont.load_default()
     text = [url, f"captured {moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC (annotated copy)"]
+    if note:
+        text.append(note)
     banner = 12 + 22 * len(text)
     canvas = Image.new("RGB", (shot.width, shot.height + banner), (255, 255, 255))
     draw = ImageDraw.Draw(canvas)

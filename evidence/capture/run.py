@@ -135,14 +135,19 @@ async def _capture(browser: Browser, job: CaptureJob, capture_id: str, work: Pat
         viewport_png = await screenshot.viewport(page)
         shot_at = datetime.now(UTC)
         writer.write_bytes(screenshot.VIEWPORT, viewport_png)
-        writer.write_bytes(screenshot.FULL_PAGE, await screenshot.full_page(page))
+        full_png = await screenshot.full_page(page)
+        writer.write_bytes(screenshot.FULL_PAGE, full_png)
         stages.mark("screenshot")
         if reason is not None and not removed:
             writer.write_bytes(dom.DOM_FILE, state.html.encode("utf-8"))
             await recorder.finish()
             return _failed(job, capture_id, work, reason, "", state.status, state.final_url)
+        highlight = await _highlight(page, job.options.highlight_url)
         writer.write_bytes(
-            process.ANNOTATED_FILE, process.annotate(viewport_png, state.final_url, shot_at)
+            process.ANNOTATED_FILE,
+            process.annotate(full_png, state.final_url, shot_at, highlight, _note(job))
+            if job.options.highlight_url
+            else process.annotate(viewport_png, state.final_url, shot_at),
         )  # a marked-up copy; the raw screenshots stay raw
         writer.write_bytes(dom.DOM_FILE, state.html.encode("utf-8"))
         writer.write_bytes(dom.TEXT_FILE, state.text.encode("utf-8"))
@@ -204,6 +209,11 @@ async def _capture(browser: Browser, job: CaptureJob, capture_id: str, work: Pat
         "media": [{"file": name, "url": ex.url, "status": ex.status} for name, ex in media_found],
         "media_errors": media_errors,
         "follow_up_of": list(job.earlier),
+        "highlight": (
+            {"url": job.options.highlight_url, "found": highlight is not None, "box": highlight}
+            if job.options.highlight_url
+            else None
+        ),
         "process": {
             "steps": list(stages.log.steps),
             "launch": process.launch_record(job.options.chromium_path, CHROMIUM_ARGS),
@@ -238,6 +248,16 @@ async def _capture(browser: Browser, job: CaptureJob, capture_id: str, work: Pat
         seal=record.as_dict(),
         stages=dict(stages.times),
     )
+
+
+async def _highlight(page: Page, url: str | None) -> tuple[int, int, int, int] | None:
+    return await process.locate(page, url) if url else None
+
+
+def _note(job: CaptureJob) -> str:
+    rank = job.subject.get("rank")
+    where = f" at position {rank}" if rank else ""
+    return f"marked: the item {job.options.highlight_url}{where} on this listing"
 
 
 async def _settle(page: Page, options: CaptureOptions) -> None:

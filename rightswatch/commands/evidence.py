@@ -51,16 +51,24 @@ def _print_captures(results: list[CaptureResult]) -> bool:
 
 @click.command()
 @click.argument("targets", nargs=-1, required=True)
+@click.option(
+    "--placement",
+    is_flag=True,
+    help="Also seal the listing where the platform showed each finding, the item framed.",
+)
 @config_option
 @database_option
-def capture(targets: tuple[str, ...], config_file: Path | None, database_url: str | None) -> None:
+def capture(
+    targets: tuple[str, ...], placement: bool, config_file: Path | None, database_url: str | None
+) -> None:
     """Capture and seal evidence of finding ids or URLs (exit 1 if any capture failed).
 
-    rightswatch capture 42 43
+    rightswatch capture 42 43 --placement
     rightswatch capture https://example.com/item/7
     """
     from evidence.capture import CaptureOptions
     from evidence.casefile import capture_findings, capture_page
+    from evidence.prominence import capture_placement
 
     config = open_config(config_file)
     assert config is not None
@@ -71,6 +79,9 @@ def capture(targets: tuple[str, ...], config_file: Path | None, database_url: st
         ids = [int(t) for t in targets if t.isdigit()]
         urls = [t for t in targets if not t.isdigit()]
         results = capture_findings(store, ids, settings, options) if ids else []
+        if placement:
+            listed = [capture_placement(store, i, settings, options) for i in ids]
+            results += [r for r in listed if r is not None]
         results += [capture_page(store, url, settings, options) for url in urls]
     finally:
         store.dispose()

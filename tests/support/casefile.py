@@ -356,7 +356,8 @@ def seed_finding(
             page_url=f"{site_url}/item/{name}", media_url=f"{site_url}/media/{name}.png",
             title=f"Item {name}", creator="uploader1", tags=["character", "lora"],
             raw={"crawl": {"discovery": {"placement": "home", "rank": 3, "term": None,
-                                         "listing_url": f"{site_url}/"}}},
+                                         "listing_url": f"{site_url}/listing?items=a1,b2,"
+                                                        f"{name},c3"}}},
         )  # fmt: skip
         session.add(candidate)
         session.flush()
