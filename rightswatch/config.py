@@ -139,6 +139,11 @@ class EvidenceConfig(_Model):
     signing_key: Path = Path("rightswatch-data/keys/operator.key")
     operator: str = Field(default_factory=lambda: os.environ.get("USER", "operator"))
     timezone: str = "Asia/Shanghai"
+    # verify: a capture's recorded start/end and each custody anchor must lie this close to the
+    # TSA's time (seconds, plus the TSA's stated accuracy)
+    time_tolerance_s: Annotated[float, Field(gt=0)] = 600.0
+    # a flagged model's own file is captured and sealed when no larger than this (bytes)
+    model_file_max_bytes: Annotated[int, Field(ge=0)] = 256 * 1024 * 1024
     # a monitoring run seals at most this many new findings; the rest wait for the next run
     max_captures_per_run: Annotated[int, Field(ge=0)] = 50
 

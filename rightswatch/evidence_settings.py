@@ -20,4 +20,6 @@ def evidence_settings(config: WatchConfig) -> EvidenceSettings:
         tsa_ca_files=tuple(config.resolve(p) for p in ev.tsa_ca_files),
         operator=ev.operator,
         timezone=ev.timezone,
+        time_tolerance_s=ev.time_tolerance_s,
+        model_file_max_bytes=ev.model_file_max_bytes,
     )

@@ -32,7 +32,7 @@ import scheduler
 from crawler.run import CrawlReport, Progress, run_crawl
 from evidence.bundle import export_bundle
 from evidence.capture import CaptureResult
-from evidence.casefile import capture_findings
+from evidence.casefile import anchor_run, capture_findings
 from evidence.exceptions import EvidenceError
 from evidence.lease import hold
 from evidence.models import (
@@ -249,6 +249,8 @@ def run_monitoring(
                 limit = config.evidence.max_captures_per_run
             ids = findings_to_capture(store, config.thresholds.capture, limit)
             results = _capture(store, settings, ids, say)
+            if ids:  # the custody heads of this run's findings, timestamped
+                failures += anchor_run(store, ids, settings)
         failures += [f"capture {r.url}: {r.message}" for r in results if not r.sealed]
         top = _export_top(store, settings, results, say, failures)
         status = _final_status(report, interrupted, store)
@@ -307,7 +309,7 @@ def _export_top(
         rows = session.execute(
             select(Capture.finding_id, Capture.bundle_path, Finding.score)
             .join(Finding, Capture.finding_id == Finding.id)
-            .where(Capture.bundle_path.in_([str(r.directory) for r in sealed_ids]))
+            .where(Capture.manifest_sha256.in_([r.manifest_sha256 for r in sealed_ids]))
             .order_by(Finding.score.desc(), Finding.id)
         ).all()
     if not rows:

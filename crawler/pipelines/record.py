@@ -36,6 +36,7 @@ from crawler.middlewares.warc import warc_path
 from crawler.state import fingerprint
 from evidence.models import Candidate as CandidateRow
 from evidence.models import CandidateState, Character, Decision, Finding, Platform
+from evidence.placement import CRAWL_KEY, DISCOVERY_KEY, ItemPlacement
 from evidence.store import Store
 
 MAX_LISTED_FAILURES = 1000
@@ -51,12 +52,13 @@ def crawl_facts(item: Candidate) -> dict[str, Any]:
         "created_at": item.created_at.isoformat() if item.created_at else None,
         "stats": dict(item.stats),
         "fetched_at": item.fetched_at.isoformat(),
-        "discovery": {
-            "listing_url": item.discovery.listing_url,
-            "term": item.discovery.term,
-            "placement": item.discovery.placement.value,
-            "rank": item.discovery.rank,
-        },
+        # the one typed hand-off the report reads back (evidence/placement.py)
+        DISCOVERY_KEY: ItemPlacement(
+            where=item.discovery.placement.value,
+            rank=item.discovery.rank,
+            listing_url=item.discovery.listing_url,
+            term=item.discovery.term,
+        ).to_json(),
         "media_error": item.media_error,
         "media_path": item.media_path,
         "match_note": item.match_note,
@@ -236,7 +238,7 @@ class RecordPipeline:
             "creator": item.creator,
             "tags": list(item.tags),
             "licence": asdict(item.licence),
-            "raw": {"platform": dict(item.raw), "crawl": crawl_facts(item)},
+            "raw": {"platform": dict(item.raw), CRAWL_KEY: crawl_facts(item)},
             "fingerprint": fingerprint(item),
             "sha256": item.media_sha256,
             "hashes": dict(item.hashes),

@@ -53,6 +53,8 @@ class CaptureOptions:
     mhtml: bool = True
     follow_up: bool = False
     chromium_path: str = CHROMIUM_PATH
+    # a listing capture: the item's page URL, marked where the listing shows it
+    highlight_url: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -65,6 +67,7 @@ class CaptureOptions:
             "settle_ms": self.settle_ms,
             "media_urls": list(self.media_urls),
             "follow_up": self.follow_up,
+            "highlight_url": self.highlight_url,
         }
 
 

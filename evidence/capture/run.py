@@ -23,8 +23,9 @@ from playwright.async_api import Browser, BrowserContext, Page, Response
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from evidence.capture import dom, media, metadata, mhtml, pdf, screenshot, walls
+from evidence.capture import dom, media, metadata, mhtml, pdf, process, screenshot, walls
 from evidence.capture.browser import new_context
+from evidence.capture.chromium import CHROMIUM_ARGS
 from evidence.capture.network import Exchange, TrafficRecorder
 from evidence.capture.options import CaptureOptions, CaptureOutcome, CaptureResult, FailureReason
 from evidence.capture.warc import write_warc
@@ -69,11 +70,13 @@ def _alive(pid_file: Path) -> bool:
 class _Stages:
     times: dict[str, float] = field(default_factory=dict)
     _last: float = field(default_factory=time.perf_counter)
+    log: process.StepLog = field(default_factory=process.StepLog)  # UTC step log
 
     def mark(self, name: str) -> None:
         now = time.perf_counter()
         self.times[name] = self.times.get(name, 0.0) + now - self._last
         self._last = now
+        self.log.mark(name)
 
 
 @dataclass(frozen=True)
@@ -129,13 +132,23 @@ async def _capture(browser: Browser, job: CaptureJob, capture_id: str, work: Pat
         state = await _page_state(page, job.url, response)
         reason = walls.classify(state)
         removed = reason is FailureReason.NOT_FOUND and job.options.follow_up
-        writer.write_bytes(screenshot.VIEWPORT, await screenshot.viewport(page))
-        writer.write_bytes(screenshot.FULL_PAGE, await screenshot.full_page(page))
+        viewport_png = await screenshot.viewport(page)
+        shot_at = datetime.now(UTC)
+        writer.write_bytes(screenshot.VIEWPORT, viewport_png)
+        full_png = await screenshot.full_page(page)
+        writer.write_bytes(screenshot.FULL_PAGE, full_png)
         stages.mark("screenshot")
         if reason is not None and not removed:
             writer.write_bytes(dom.DOM_FILE, state.html.encode("utf-8"))
             await recorder.finish()
             return _failed(job, capture_id, work, reason, "", state.status, state.final_url)
+        highlight = await _highlight(page, job.options.highlight_url)
+        writer.write_bytes(
+            process.ANNOTATED_FILE,
+            process.annotate(full_png, state.final_url, shot_at, highlight, _note(job))
+            if job.options.highlight_url
+            else process.annotate(viewport_png, state.final_url, shot_at),
+        )  # a marked-up copy; the raw screenshots stay raw
         writer.write_bytes(dom.DOM_FILE, state.html.encode("utf-8"))
         writer.write_bytes(dom.TEXT_FILE, state.text.encode("utf-8"))
         stages.mark("dom")
@@ -196,6 +209,21 @@ async def _capture(browser: Browser, job: CaptureJob, capture_id: str, work: Pat
         "media": [{"file": name, "url": ex.url, "status": ex.status} for name, ex in media_found],
         "media_errors": media_errors,
         "follow_up_of": list(job.earlier),
+        "highlight": (
+            {"url": job.options.highlight_url, "found": highlight is not None, "box": highlight}
+            if job.options.highlight_url
+            else None
+        ),
+        "process": {
+            "steps": list(stages.log.steps),
+            "launch": process.launch_record(job.options.chromium_path, CHROMIUM_ARGS),
+            "profile": process.FRESH_PROFILE,
+            "proxy": process.proxy_settings(),
+            "hosts_file": process.hosts_file(),
+            "user_agent": process.user_agent_check(
+                main.request_headers if main else (), browser_version
+            ),
+        },
         "subject": dict(job.subject),
     }
     writer.write_json(metadata.METADATA_FILE, meta)
@@ -220,6 +248,16 @@ async def _capture(browser: Browser, job: CaptureJob, capture_id: str, work: Pat
         seal=record.as_dict(),
         stages=dict(stages.times),
     )
+
+
+async def _highlight(page: Page, url: str | None) -> tuple[int, int, int, int] | None:
+    return await process.locate(page, url) if url else None
+
+
+def _note(job: CaptureJob) -> str:
+    rank = job.subject.get("rank")
+    where = f" at position {rank}" if rank else ""
+    return f"marked: the item {job.options.highlight_url}{where} on this listing"
 
 
 async def _settle(page: Page, options: CaptureOptions) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from evidence.models import Candidate, Capture, CaptureStatus
+from evidence.paths import resolve_stored
 from rightswatch.review.security import relative_to_root
 
 # what evidence capture writes into a capture directory (evidence/capture/screenshot.py)
@@ -47,7 +48,11 @@ class CaptureFiles:
 
 def capture_files(capture: Capture, evidence_root: Path) -> CaptureFiles:
     """The screenshots and media a capture directory holds (none for a zip or a missing one)."""
-    bundle = relative_to_root(evidence_root, capture.bundle_path)
+    if not capture.bundle_path:
+        return CaptureFiles(None, (), ())
+    # stored relative to the evidence folder; older rows hold an absolute path, looked for
+    # under the folder as it is now when the case folder was moved
+    bundle = relative_to_root(evidence_root, resolve_stored(capture.bundle_path, evidence_root))
     if bundle is None:
         return CaptureFiles(None, (), ())
     folder = evidence_root / bundle

@@ -80,7 +80,7 @@ def test_bundle_layout_and_verification(bundle):
     facts = json.loads((fdir / "finding.json").read_text())
     assert facts["finding"]["reasons"][0]["text"].startswith("perceptual hash")
     actions = [e.action.value for e in parse_log((fdir / "custody.jsonl").read_bytes(), source="x")]
-    assert actions == ["captured", "sealed", "exported"]
+    assert actions == ["captured", "sealed", "anchored"]  # "exported" follows the zip
     report = verify_bundle(bundle["zip"])
     assert report.ok, report.problems
     kinds = {c.name for c in report.checks}
@@ -90,7 +90,7 @@ def test_bundle_layout_and_verification(bundle):
 def test_standard_tools_accept_the_bundle(bundle):
     tree = bundle["tree"]
     sealed = sorted({p.parent for p in tree.rglob("manifest.json")})
-    assert len(sealed) == 2
+    assert len(sealed) == 3  # root, the capture, the key record
     for d in sealed:
 
         def run(*a, d=d):  # type: ignore[no-untyped-def]
@@ -169,6 +169,12 @@ def test_pdf_report_contains_hashes(bundle):
     html = (fdir / "report.html").read_text()
     assert "infringes" not in html.replace("does not conclude that it infringes", "")
     assert "Asia/Shanghai" in text
+    # the placement the crawl recorded, the key fingerprint, the articles the court applies
+    assert "home page at position 3" in html and "平台首页" in html
+    assert manifest["key_fingerprint"] in html
+    for article in ("第十一条", "第十四条", "第十五条", "第九十三条", "第九十四条"):
+        assert article in html
+    assert "{'" not in html and "&#39;kind&#39;" not in html
 
 
 # --- tamper cases: every one fails and names the file --------------------------------------

@@ -100,3 +100,38 @@ def test_follow_up_of_removed_page_is_sealed_removed(tmp_path, chromium, site, s
     meta = json.loads((second.directory / "metadata.json").read_text())
     assert meta["follow_up_of"] == earlier and meta["status"] == 404
     assert verify_bundle(second.directory).ok
+
+
+def test_capture_records_how_it_was_made(tmp_path, chromium, site, sealing):
+    import hashlib
+    import io
+
+    from PIL import Image
+
+    result = chromium.capture(CaptureJob(f"{site.url}/js", tmp_path, OPTIONS, sealing))
+    assert result.outcome is CaptureOutcome.SEALED, result.message
+    root = result.directory
+    assert root is not None
+    process = json.loads((root / "metadata.json").read_text())["process"]
+    steps = [s["step"] for s in process["steps"]]
+    assert steps[:2] == ["navigate", "screenshot"] and "warc" in steps
+    assert all(s["at"].endswith("+00:00") for s in process["steps"])
+    assert "--disable-background-networking" in process["launch"]["switches"]
+    assert "new, empty browser context" in process["profile"]
+    assert process["proxy"]["browser_proxy"] is None
+    from pathlib import Path
+
+    hosts = Path("/etc/hosts").read_bytes()
+    assert process["hosts_file"]["sha256"] == hashlib.sha256(hosts).hexdigest()
+    ua = process["user_agent"]
+    assert ua["consistent"] and ua["claimed_version"] == ua["browser_version"]
+    assert f"Chrome/{ua['browser_version']}" in ua["sent"]
+    # the annotated copy carries a banner; the raw screenshot is left exactly as taken
+    raw = Image.open(io.BytesIO((root / "screenshot-viewport.png").read_bytes()))
+    marked = Image.open(io.BytesIO((root / "screenshot-annotated.png").read_bytes()))
+    assert marked.width == raw.width and marked.height > raw.height
+    assert marked.crop((0, marked.height - raw.height, raw.width, marked.height)).tobytes() == (
+        raw.convert("RGB").tobytes()
+    )
+    names = {f["path"] for f in read_manifest(root)["files"]}
+    assert "screenshot-annotated.png" in names
