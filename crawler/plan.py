@@ -143,6 +143,9 @@ class MatchOptions:
     flag: float = 0.85
     review: float = 0.5
     allowlists: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # character -> creators
+    embedding_model: str | None = None  # an ONNX image encoder file (optional)
+    embedding_normalisation: str = "imagenet"  # "clip" or "imagenet"
+    embedding_innocent: str | None = None  # folder of images showing no character
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,9 @@ class CrawlPlan:
                     flag=float(match.get("flag", 0.85)),
                     review=float(match.get("review", 0.5)),
                     allowlists={k: tuple(v) for k, v in match.get("allowlists", {}).items()},
+                    embedding_model=match.get("embedding_model"),
+                    embedding_normalisation=match.get("embedding_normalisation", "imagenet"),
+                    embedding_innocent=match.get("embedding_innocent"),
                 ),
                 run_id=data.get("run_id"),
                 settings=data.get("settings", {}),

@@ -129,6 +129,18 @@ class Thresholds(_Model):
         return self
 
 
+class MatchingConfig(_Model):
+    """Optional likeness-engine inputs beyond hashes and local features."""
+
+    # an ONNX image encoder the user supplies (CLIP, DINOv2…; docs/matching.md says how to
+    # export one); the project never downloads weights
+    embedding_model: Path | None = None
+    # the mean/std the encoder was trained with
+    embedding_normalisation: Literal["clip", "imagenet"] = "imagenet"
+    # a folder of images that show none of the characters, to calibrate the embedding against
+    embedding_innocent: Path | None = None
+
+
 class EvidenceConfig(_Model):
     folder: Path = Path("rightswatch-data/evidence")
     tsa_urls: list[AnyHttpUrl] = Field(
@@ -198,6 +210,7 @@ class WatchConfig(_Model):
     characters: list[CharacterConfig] = Field(min_length=1)
     platforms: list[PlatformConfig] = Field(default_factory=list)
     thresholds: Thresholds = Field(default_factory=Thresholds)
+    matching: MatchingConfig = Field(default_factory=MatchingConfig)
     evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
     schedules: list[ScheduleConfig] = Field(default_factory=list)
     recheck: RecheckConfig = Field(default_factory=RecheckConfig)

@@ -100,10 +100,21 @@ def plan_from_config(
         full=full,
         max_items=max_items,
         operator=config.evidence.operator,
-        match=MatchOptions(
-            client=config.client.name,
-            flag=config.thresholds.flag,
-            review=config.thresholds.review,
-            allowlists={c.name: tuple(c.allowlist) for c in config.characters if c.allowlist},
-        ),
+        match=match_options(config),
+    )
+
+
+def match_options(config: WatchConfig) -> MatchOptions:
+    """What the likeness engine takes from watch.toml (crawl and scan alike)."""
+    m = config.matching
+    return MatchOptions(
+        client=config.client.name,
+        flag=config.thresholds.flag,
+        review=config.thresholds.review,
+        allowlists={c.name: tuple(c.allowlist) for c in config.characters if c.allowlist},
+        embedding_model=str(config.resolve(m.embedding_model)) if m.embedding_model else None,
+        embedding_normalisation=m.embedding_normalisation,
+        embedding_innocent=str(config.resolve(m.embedding_innocent))
+        if m.embedding_innocent
+        else None,
     )

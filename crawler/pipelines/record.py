@@ -241,7 +241,6 @@ class RecordPipeline:
             "raw": {"platform": dict(item.raw), CRAWL_KEY: crawl_facts(item)},
             "fingerprint": fingerprint(item),
             "sha256": item.media_sha256,
-            "hashes": dict(item.hashes),
             "last_seen": item.fetched_at,
             "warc_file": self.warc_file,
             "warc_record_id": item.warc_record_id,
