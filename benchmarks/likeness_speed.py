@@ -20,6 +20,7 @@ import argparse
 import io
 import os
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -181,6 +182,13 @@ def local_stage(pairs: int) -> None:
     print()
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU of this process and of its finished (joined) children."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def scan(files: int) -> None:
     names = [f"Char{k}" for k in range(8)]
     fps = [
@@ -203,22 +211,33 @@ def scan(files: int) -> None:
         print(f"## 4. End-to-end scan_files, {files} JPEG 768x768 files, 8 references\n")
         load = os.getloadavg()[0]
         times: dict[int, list[float]] = {1: [], 2: []}
+        cpu: dict[int, list[float]] = {1: [], 2: []}
         for _round in range(2):
             for workers in (1, 2):
+                cpu_before = _cpu_seconds()
                 started = time.perf_counter()
                 results = list(scan_files(paths, spec, workers=workers))
                 times[workers].append(time.perf_counter() - started)
+                cpu[workers].append(_cpu_seconds() - cpu_before)
                 assert len(results) == files
-        print("| processes | files/s (best of 2, alternating) | vs one process |")
-        print("|---|---|---|")
+        print(
+            "| processes | files/s (best of 2, alternating) | vs one process "
+            "| CPU seconds (all processes) | files per CPU second |"
+        )
+        print("|---|---|---|---|---|")
         one = files / min(times[1])
         for workers in (1, 2):
             rate = files / min(times[workers])
-            print(f"| {workers} | {rate:.1f} | {rate / one:.2f}x |")
+            used = min(cpu[workers])
+            print(
+                f"| {workers} | {rate:.1f} | {rate / one:.2f}x | {used:.1f} | {files / used:.1f} |"
+            )
+        efficiency = min(cpu[1]) / min(cpu[2])
         print(
-            f"\nthe pool's own choice for {files} files on {usable_cpus()} usable CPUs: "
-            f"{choose_processes(files)} process(es); load average at start {load:.1f}, "
-            f"at end {os.getloadavg()[0]:.1f}"
+            f"\nparallel efficiency (CPU time of one process / of two): {efficiency:.2f}, so two "
+            f"idle cores would give at most {2 * efficiency:.2f}x; the pool's own choice for "
+            f"{files} files on {usable_cpus()} usable CPUs: {choose_processes(files)} "
+            f"process(es); load average at start {load:.1f}, at end {os.getloadavg()[0]:.1f}"
         )
     print()
 

@@ -32,7 +32,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from matching.exceptions import DecompressionBombError, ImageDecodeError, NotAnImageError
 from matching.hashes import U8Array
-from matching.provenance import NO_PROVENANCE, Provenance, from_texts, png_text
+from matching.pngtext import png_text
+from matching.provenance import NO_PROVENANCE, Provenance, from_texts
 
 WORKING_SIDE = 512
 """Long side of the working frame (local features and rectification read it)."""

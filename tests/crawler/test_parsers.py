@@ -186,3 +186,15 @@ def test_broken_headers_refused(raw: bytes, message: str) -> None:
 def test_header_length_mismatch_refused() -> None:
     with pytest.raises(SafetensorsHeaderError, match="expected 10 header bytes, got 2"):
         parse_header("u", 10, b"{}")
+
+
+def test_civitai_image_meta_reaches_the_engine_as_generation_provenance() -> None:
+    from crawler.pipelines.match import build_evidence
+
+    url = "https://civitai.com/api/v1/images?modelVersionId=200001&withMeta=true"
+    image = parse_images_page(load("civitai_images.json"), ctx(url)).items[0]
+    evidence = build_evidence(image)
+    loras = {(u.name, u.model_version_id) for u in evidence.generation.loras}
+    assert ("examplehero", None) in loras and (None, 200001) in loras
+    assert evidence.generation.sources[0].value == "Civitai image metadata"
+    assert evidence.images == () and evidence.decoded == ()  # no media fetched: nothing decoded

@@ -22,7 +22,8 @@ from matching import (
     parse_civitai_meta,
     parse_comfyui,
 )
-from matching.provenance import MAX_CHUNK, MAX_TEXT, png_text
+from matching.pngtext import MAX_CHUNK, png_text
+from matching.provenance import MAX_TEXT
 from tests.support.likeness import draw_scene
 
 A1111 = (

@@ -263,3 +263,42 @@ def test_scan_uses_the_configured_embedding_model(project: Path) -> None:
     assert result.exit_code == 1
     assert isinstance(result.exception, MatchingError)
     assert "missing.onnx: no such model file" in str(result.exception)
+
+
+def test_the_pool_is_used_only_when_the_files_and_cpus_make_it_pay(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rightswatch import scanpool
+
+    monkeypatch.setattr(scanpool, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(scanpool, "can_fork", lambda: True)
+    assert scanpool.choose_processes(scanpool.FORK_POOL_FROM - 1) == 1
+    assert scanpool.choose_processes(scanpool.FORK_POOL_FROM) == 2
+    assert scanpool.choose_processes(1000) == 2
+    assert scanpool.choose_processes(1000, workers=3) == 3
+    assert scanpool.choose_processes(2, workers=8) == 2
+    monkeypatch.setattr(scanpool, "can_fork", lambda: False)
+    assert scanpool.choose_processes(scanpool.SPAWN_POOL_FROM - 1) == 1
+    assert scanpool.choose_processes(scanpool.SPAWN_POOL_FROM) == 2
+    monkeypatch.setattr(scanpool, "usable_cpus", lambda: 1)
+    assert scanpool.choose_processes(1000) == 1
+
+
+def test_spawned_workers_build_the_engine_from_the_spec(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where fork does not exist the workers are spawned: the spec must cross to them."""
+    from rightswatch import scanpool
+
+    _invoke(project, "references", "sync")
+    folder = tmp_path / "few"
+    folder.mkdir()
+    draw_character(1, size=128).save(folder / "copy.png")
+    draw_scene(7, 96).save(folder / "scene.png")
+    spec = scan_spec(
+        Store.open(f"sqlite:///{project / 'case.db'}"), load_config(project / "watch.toml")
+    )
+    files = sorted(folder.iterdir())
+    monkeypatch.setattr(scanpool, "can_fork", lambda: False)
+    spawned = [r.to_json() for r in scan_files(files, spec, workers=2)]
+    assert [r["decision"] for r in spawned] == ["flag", "ignore"]
