@@ -62,6 +62,16 @@ COUNTER_KEYS = {
 }
 
 
+def answered(stats: dict[str, Any]) -> int:
+    """Responses the platform answered with a 2xx or 3xx status (errors and refusals are not)."""
+    prefix = "downloader/response_status_count/"
+    return sum(
+        int(value)
+        for key, value in stats.items()
+        if key.startswith(prefix) and key[len(prefix) :][:1] in ("2", "3")
+    )
+
+
 def load_seen(store: Store, platform: str) -> SeenIndex:
     """Fingerprints of the content stored for ``platform`` (failed rows are not 'seen')."""
     with store.session() as session:
@@ -133,7 +143,10 @@ def crawl_in_this_process(plan: CrawlPlan, report_file: Path) -> None:
             {
                 "name": target.name,
                 "finish_reason": reasons.get(target.name, "not started"),
-                "counters": {k: int(stats.get(v, 0)) for k, v in COUNTER_KEYS.items()},
+                "counters": {
+                    **{k: int(stats.get(v, 0)) for k, v in COUNTER_KEYS.items()},
+                    "answered": answered(stats),
+                },
                 "warc_file": str(warc_path(plan.output_dir / f"run-{run}", run, target.name)),
                 "match_note": likeness.note,
                 "failures": stats.get("rightswatch/failure_list", []),

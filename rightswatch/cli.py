@@ -32,6 +32,7 @@ USER_ERRORS = (
     "evidence.exceptions:EvidenceError",
     "matching.exceptions:MatchingError",
     "crawler.exceptions:CrawlerError",
+    "scheduler:SchedulerError",
 )
 
 

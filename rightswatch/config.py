@@ -79,6 +79,8 @@ class PlatformConfig(_Model):
     search_terms: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
     max_items: Annotated[int, Field(ge=1)] | None = None
+    # Civitai: pages of the "recent images" listing read per run
+    recent_pages: Annotated[int, Field(ge=0, le=1000)] = 2
     # extra hosts the platform serves media from (CDNs)
     allowed_hosts: list[str] = Field(default_factory=list)
     politeness: Politeness = Field(default_factory=Politeness)
@@ -128,6 +130,12 @@ class ScheduleConfig(_Model):
     def _five_fields(cls, value: str) -> str:
         if len(value.split()) != 5:
             raise ValueError(f"cron {value!r} must have five fields: minute hour day month weekday")
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as exc:
+            raise ValueError(f"cron {value!r}: {exc}") from exc
         return value
 
 

@@ -37,6 +37,7 @@ def _target(config: WatchConfig, platform: PlatformConfig) -> PlatformTarget:
         ),
         allowed_hosts=tuple(platform.allowed_hosts),
         max_items=platform.max_items,
+        recent_pages=platform.recent_pages,
     )
 
 
