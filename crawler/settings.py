@@ -42,6 +42,9 @@ BASE: dict[str, Any] = {
     "AUTOTHROTTLE_MAX_DELAY": 30.0,  # platforms.md §1.9: back off from ~1 s, cap ~30 s
     "AUTOTHROTTLE_TARGET_CONCURRENCY": 1.0,
     "ROBOTSTXT_OBEY": True,
+    # --- Schemes: http(s) only. Scrapy's file, data, ftp and s3 handlers are off, so a
+    # --- hostile URL in a platform's JSON can never read the disk or reach another store. --
+    "DOWNLOAD_HANDLERS": {"file": None, "data": None, "ftp": None, "s3": None},
     # --- Limits --------------------------------------------------------------------------
     "DOWNLOAD_MAXSIZE": 16 * 1024 * 1024,
     "DOWNLOAD_WARNSIZE": 4 * 1024 * 1024,
@@ -58,11 +61,14 @@ BASE: dict[str, Any] = {
     "RW_RETRY_BACKOFF_MAX": 30.0,
     "RW_RETRY_AFTER_MAX": 120.0,
     # --- Middlewares ---------------------------------------------------------------------
-    # process_response runs from the highest number down: the WARC writer (960) sees every
-    # response first, with its bytes still encoded as received (HttpCompression is 590);
-    # walls (955) then classify it; politeness (540) retries what must be retried.
+    # process_request runs from the lowest number up: the fetch guard (40) judges every
+    # request, redirects included, before anything else. process_response runs from the
+    # highest number down: the guard's address check (990) refuses a response from a private
+    # address before the WARC writer (960) sees it, with its bytes still encoded as received
+    # (HttpCompression is 590); walls (955) then classify it; politeness (540) retries.
     "DOWNLOADER_MIDDLEWARES": {
-        "crawler.middlewares.politeness.HostAllowlistMiddleware": 40,
+        "crawler.middlewares.politeness.FetchGuardMiddleware": 40,
+        "crawler.middlewares.politeness.FetchGuardResponseMiddleware": 990,
         "crawler.middlewares.politeness.PoliteRetryMiddleware": 540,
         "crawler.middlewares.walls.WallDetectionMiddleware": 955,
         "crawler.middlewares.warc.WarcRecorderMiddleware": 960,
@@ -121,7 +127,8 @@ def settings_for(target: PlatformTarget, extra: dict[str, Any] | None = None) ->
         scheme = "https" if target.base_url.startswith("https") else "http"
         settings.update(PLAYWRIGHT)
         settings["DOWNLOAD_HANDLERS"] = {
-            scheme: "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+            **BASE["DOWNLOAD_HANDLERS"],
+            scheme: "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
         }
         settings["USER_AGENT"] = None  # let Chromium send its own (scrapy-playwright advice)
         settings["ROBOTSTXT_USER_AGENT"] = USER_AGENT  # whom robots.txt rules are read for

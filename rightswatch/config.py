@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from evidence.guard import HostEntry
 from evidence.models import PlatformKind
 from rightswatch.errors import ConfigError
 
@@ -81,9 +82,17 @@ class PlatformConfig(_Model):
     max_items: Annotated[int, Field(ge=1)] | None = None
     # Civitai: pages of the "recent images" listing read per run
     recent_pages: Annotated[int, Field(ge=0, le=1000)] = 2
-    # extra hosts the platform serves media from (CDNs)
+    # extra hosts the platform serves media from (CDNs): a name, name:port, or a pattern such
+    # as "*.r2.cloudflarestorage.com"; a literal address (127.0.0.2:8001) may be local
     allowed_hosts: list[str] = Field(default_factory=list)
     politeness: Politeness = Field(default_factory=Politeness)
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_entries(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            HostEntry.parse(entry)  # a ValueError names the entry
+        return value
 
     @property
     def url(self) -> str:
