@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crawler.plan import CrawlPlan
+from evidence.folders import private_folder, write_private
 from evidence.redact import redact_mapping
 
 PR_SET_PDEATHSIG = 1
@@ -57,21 +58,6 @@ class ChildOutcome:
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def private_folder(path: Path) -> Path:
-    """``path`` created (with its parents) and made owner-only (0700)."""
-    path.mkdir(parents=True, exist_ok=True)
-    path.chmod(0o700)
-    return path
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to a file only its owner can read (0600 from the start)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    path.chmod(0o600)
 
 
 def redacted_plan(plan: CrawlPlan) -> str:

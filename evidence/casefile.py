@@ -51,7 +51,11 @@ STATUS_OF = {
 
 
 def default_options(settings: EvidenceSettings) -> CaptureOptions:
-    return CaptureOptions(operator=settings.operator, chromium_path=settings.chromium_path)
+    return CaptureOptions(
+        operator=settings.operator,
+        chromium_path=settings.chromium_path,
+        guard=settings.capture_guard,
+    )
 
 
 def _plan(

@@ -4,7 +4,7 @@ Evidence must show what a platform served, not how we signed in. Every writer of
 capture metadata, plans, queue messages, logs and reports passes what it writes through here:
 
     redact_url(url)          password in the authority -> ``***``; token values -> ``REDACTED``
-    redact_headers(pairs)    ``Cookie``, ``Authorization``, ``Proxy-Authorization`` removed
+    redact_headers(pairs)    ``Cookie``, ``Set-Cookie``, ``(Proxy-)Authorization`` removed
     redact_text(text)        every URL inside free text redacted as above (log lines, errors)
     redact_mapping(value)    the same, recursively, over JSON-like data (plans, metadata)
 
@@ -19,7 +19,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-SECRET_HEADERS = frozenset({"cookie", "authorization", "proxy-authorization"})
+# Set-Cookie too: the session a platform hands us is our credential from then on
+SECRET_HEADERS = frozenset({"cookie", "set-cookie", "authorization", "proxy-authorization"})
 # query parameters that carry a credential (compared lower-case); "...token" covers
 # access_token, auth_token, x-amz-security-token and the like
 SECRET_PARAMS = frozenset(

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evidence.capture.chromium import CHROMIUM_PATH
+from evidence.capture.guarded import CaptureGuard
 from evidence.exceptions import TimestampError
 from evidence.seal import SealConfig
 from evidence.signing import Signer
@@ -30,6 +31,8 @@ class EvidenceSettings:
     min_timestamps: int = 1
     tsa_timeout: float = DEFAULT_TIMEOUT
     chromium_path: str = CHROMIUM_PATH
+    # what captures may fetch: configured platforms (may be local) and any public address
+    capture_guard: CaptureGuard = field(default_factory=CaptureGuard)
     extra_ca: dict[str, bytes] = field(default_factory=dict, compare=False, hash=False)
 
     @property
