@@ -78,6 +78,7 @@ def launch_crawl_child(
 
     ``on_start`` gets the child's pid as soon as it runs (the run row records it).
     """
+    private_folder(plan.output_dir)
     private_folder(folder)
     report_file = folder / "report.json"
     write_private(folder / "plan.json", redacted_plan(plan))

@@ -31,6 +31,7 @@ from evidence.capture import CaptureJob, CaptureOptions, CaptureOutcome, Capture
 from evidence.capture.browser import launch_browser
 from evidence.custody import CustodyAction
 from evidence.exceptions import DecisionError, NotFound, SlotTaken
+from evidence.folders import private_folder
 from evidence.models import (
     Capture,
     CaptureKind,
@@ -194,6 +195,7 @@ async def _capture_many(
     keys: Mapping[int, str] | None = None,
 ) -> list[CaptureResult]:
     sealing = settings.sealing()  # a missing key or CA fails before anything is recorded
+    private_folder(settings.folder)
 
     async def run(browser: Browser) -> list[CaptureResult]:
         results = []
@@ -270,6 +272,7 @@ def capture_page(
     """Capture a bare URL (no finding); recorded as a manual capture with its own chain."""
     opts = options or default_options(settings)
     sealing = sealing or settings.sealing()
+    private_folder(settings.folder)
     with store.session() as session:
         row = Capture(url=url, kind=CaptureKind.MANUAL, status=CaptureStatus.PENDING)
         session.add(row)

@@ -8,6 +8,7 @@ import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from evidence.folders import private_folder
 from evidence.models import Decision
 from rightswatch.config import WatchConfig
 from rightswatch.notify import Digest, DigestFinding
@@ -21,8 +22,8 @@ def _runs_dir(config: WatchConfig) -> Path:
 
 
 def write_reports(config: WatchConfig, summary: RunSummary) -> None:
-    folder = _runs_dir(config)
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(config.resolve(config.evidence.folder))
+    folder = private_folder(_runs_dir(config))
     base = folder / f"run-{summary.run_id}"
     summary.report_json = str(base.with_suffix(".json"))
     summary.report_markdown = str(base.with_suffix(".md"))
