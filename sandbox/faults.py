@@ -21,7 +21,10 @@ ground truth's ``fault`` field):
 - ``bomb=N``: decompression-bomb PNGs; ``corrupt-jpeg=N``: undecodable JPEGs;
 - ``st-huge-header=N``: safetensors whose header length is 2**63;
 - ``st-bad-json=N``: safetensors whose header JSON is broken;
-- ``script-title=N``: model titles that start with an HTML ``<script>`` element.
+- ``script-title=N``: model titles that start with an HTML ``<script>`` element;
+- ``file-url=N``: Civitai images whose media URL is ``file:///etc/passwd``;
+- ``admin-url=N``: Civitai images whose media URL is a loopback admin page
+  (``http://127.0.0.1:9/admin``, a port the sandbox does not serve).
 
 ``?sandbox_fault=NAME[,NAME]`` on any URL forces request faults for that one request. Paths
 under ``/sandbox/`` and ``/tsa`` never fail. Decisions hash (seed, rule, method, URL, n-th
@@ -45,7 +48,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sandbox.errors import FaultSpecError
 
 REQUEST_FAULTS = ("challenge", "429", "500", "drop", "slow", "truncate")
-CONTENT_FAULTS = ("bomb", "corrupt-jpeg", "st-huge-header", "st-bad-json", "script-title")
+CONTENT_FAULTS = (
+    "bomb",
+    "corrupt-jpeg",
+    "st-huge-header",
+    "st-bad-json",
+    "script-title",
+    "file-url",
+    "admin-url",
+)
 EXEMPT_PREFIXES = ("/sandbox/", "/tsa")
 FLAG = "sandbox_fault"
 _DEFAULT_PARAM = {"429": 1.0, "slow": 1.0}
