@@ -88,6 +88,8 @@ def servers() -> Iterator[tuple[Server, Server]]:
                     + b" + '0123456789abcdef\">')</script></body></html>",
                 ),
                 "/pixel.png": (200, {"Content-Type": "image/png"}, b"\x89PNG\r\n\x1a\n"),
+                "/big": (200, {}, page + b'<img src="/huge.bin"></body></html>'),
+                "/huge.bin": (200, {"Content-Type": "image/png"}, b"Z" * 300_000),
             }
         )
     )
@@ -203,6 +205,20 @@ def test_credentials_never_reach_the_warc_or_metadata(tmp_path, chromium, server
     warc = _warc_text(result.directory)  # nor the WARC or the metadata the token
     assert TOKEN not in warc and "token=REDACTED" in warc and "\r\nCookie:" not in warc
     assert TOKEN not in (result.directory / "metadata.json").read_text(encoding="utf-8")
+
+
+def test_response_bodies_over_the_cap_are_not_kept(tmp_path, chromium, servers, sealing):  # type: ignore[no-untyped-def]
+    platform, _admin = servers
+    url = f"{platform.url}/big"
+    options = replace(allow(url, OPTIONS), max_body_bytes=100_000)
+    result = chromium.capture(CaptureJob(url, tmp_path, options, sealing))
+    assert result.outcome is CaptureOutcome.SEALED, result.message
+    assert "/huge.bin" in platform.hits
+    assert result.directory is not None
+    warc = _warc_text(result.directory)
+    assert "Z" * 1000 not in warc
+    assert "body of 300000 bytes is over the cap of 100000" in warc
+    assert "WARC-Truncated" in warc
 
 
 def test_chromium_sandbox_is_on_unless_root() -> None:
