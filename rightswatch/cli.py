@@ -33,6 +33,9 @@ USER_ERRORS = (
     "matching.exceptions:MatchingError",
     "crawler.exceptions:CrawlerError",
     "scheduler:SchedulerError",
+    # a path the user named cannot be read or written (permissions, a file where a folder
+    # should be, a full disk): the message names the path
+    "builtins:OSError",
 )
 
 

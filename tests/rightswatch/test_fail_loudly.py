@@ -95,6 +95,13 @@ def test_a_bad_cron_is_one_line_naming_the_key(tmp_path: Path) -> None:
     assert "watch.toml: schedules[0].cron" in line and "99 3 * * *" in line
 
 
+def test_a_bad_path_is_one_line_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("not a folder", encoding="utf-8")
+    result = _cli(tmp_path, "init", "--config", "afile/watch.toml")
+    assert result.returncode == 1
+    assert "afile" in _one_line(result.stderr)
+
+
 def test_scheduler_errors_are_user_errors() -> None:
     from rightswatch.cli import cli, main
 
