@@ -28,6 +28,7 @@ from crawler.spiders.gallery import GallerySpider
 from crawler.spiders.huggingface import HuggingFaceSpider
 from crawler.state import SeenIndex
 from evidence.models import Candidate, CandidateState, Platform, PlatformKind
+from evidence.redact import redact_logs
 from evidence.store import Store
 
 SPIDERS: dict[PlatformKind, type[Spider]] = {
@@ -135,6 +136,7 @@ def crawl_in_this_process(plan: CrawlPlan, report_file: Path) -> None:
             likeness=likeness,
         )
         crawlers.append((target, crawler))
+    redact_logs()  # Scrapy logs every URL it fetches; a token in one never reaches the log
     process.start(install_signal_handlers=True)
     platforms = []
     for target, crawler in crawlers:

@@ -22,7 +22,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +60,13 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+def child_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The crawl child's environment: ours without the workers' message secret."""
+    env = {k: v for k, v in environ.items() if k not in WITHHELD_ENV}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
 def redacted_plan(plan: CrawlPlan) -> str:
     """The plan as JSON with every credential masked (what may be written down)."""
     return json.dumps(redact_mapping(json.loads(plan.to_json())), sort_keys=True, indent=1)
@@ -82,8 +89,7 @@ def launch_crawl_child(
     private_folder(folder)
     report_file = folder / "report.json"
     write_private(folder / "plan.json", redacted_plan(plan))
-    env = {k: v for k, v in os.environ.items() if k not in WITHHELD_ENV}
-    env["PYTHONUNBUFFERED"] = "1"
+    env = child_environment(os.environ)
     preexec = _die_with_parent if sys.platform.startswith("linux") else None
     with log_file.open("ab") as log:
         child = subprocess.Popen(

@@ -7,6 +7,7 @@ capture metadata, plans, queue messages, logs and reports passes what it writes 
     redact_headers(pairs)    ``Cookie``, ``Set-Cookie``, ``(Proxy-)Authorization`` removed
     redact_text(text)        every URL inside free text redacted as above (log lines, errors)
     redact_mapping(value)    the same, recursively, over JSON-like data (plans, metadata)
+    redact_logs()            a filter on the root handlers: every log line redacted
 
 Query parameters are kept with a placeholder value rather than dropped, so a reader can still
 see that the request carried one; a removed header leaves no trace (its name alone says nothing).
@@ -14,6 +15,7 @@ see that the request carried one; a removed header leaves no trace (its name alo
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -95,3 +97,25 @@ def redact_mapping(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [redact_mapping(v) for v in value]
     return value
+
+
+class RedactingFilter(logging.Filter):
+    """A handler filter that redacts every log line (URLs with passwords or tokens in them).
+
+    Install it on the handlers of a process that logs URLs it did not choose: the crawl child
+    (Scrapy logs every URL it fetches), the worker and the scheduler.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_text(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+def redact_logs(logger: logging.Logger | None = None) -> None:
+    """Add :class:`RedactingFilter` to every handler of ``logger`` (default: the root)."""
+    for handler in (logger or logging.getLogger()).handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())

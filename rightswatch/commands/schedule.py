@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 import scheduler
+from evidence.redact import redact_logs
 from evidence.store import redact
 from rightswatch.commands.options import config_option, database_option, open_config, open_store
 from rightswatch.config import WatchConfig, config_path
@@ -64,6 +65,7 @@ def start(config_file: Path | None, database_url: str | None) -> None:
     if not specs:
         raise ConfigError("no [[schedules]] in the configuration: nothing to run")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    redact_logs()
     console = Console(stderr=True)
     console.print(f"scheduler on {redact(options.database_url)}: {len(specs)} job(s)")
 

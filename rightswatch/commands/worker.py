@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from evidence.redact import redact_logs
 from evidence.store import resolve_url
 from rightswatch.commands.options import config_option, open_config
 from rightswatch.distributed.actors import WorkerContext
@@ -56,6 +57,7 @@ def worker(
     rightswatch worker --config watch.toml --threads 2
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    redact_logs()
     config = open_config(config_file)
     assert config is not None
     secret = load_secret()

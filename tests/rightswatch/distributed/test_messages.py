@@ -173,3 +173,21 @@ def test_a_worker_refuses_forged_messages_and_runs_only_its_own_plan(
     assert not worker.started_shards()  # nothing was crawled
     assert not ResultBoard(conn, "crawl-1-aa").has("civitai/term/Pipera")
     conn.close()
+
+
+def test_the_crawl_child_never_sees_the_worker_secret(tmp_path: Path) -> None:
+    from crawler.launch import child_environment, redacted_plan
+    from crawler.plan import CrawlPlan
+
+    env = child_environment(
+        {
+            "RIGHTSWATCH_WORKER_SECRET": WORKER_SECRET,
+            "RIGHTSWATCH_WORKER_SECRET_FILE": "/s",
+            "A": "1",
+        }
+    )
+    assert env == {"A": "1", "PYTHONUNBUFFERED": "1"}
+    plan = CrawlPlan(
+        targets=(), database_url="postgresql+psycopg://rw:pw-123@127.0.0.1/db", output_dir=tmp_path
+    )
+    assert "pw-123" not in redacted_plan(plan) and "rw:***@127.0.0.1" in redacted_plan(plan)
