@@ -80,6 +80,16 @@ class CaptureGuard:
         return "; ".join(parts) or "nothing"
 
 
+def _top_level_navigation(request: Request) -> bool:
+    """A navigation of a page's main frame (the page itself, or a popup it opened)."""
+    if not request.is_navigation_request():
+        return False
+    try:
+        return request.frame.parent_frame is None
+    except PlaywrightError:
+        return True  # no frame yet (a popup being opened): count it as a page, fail closed
+
+
 @dataclass
 class GuardedBrowsing:
     """The guard installed on one capture's browser context, and what it refused."""
@@ -104,7 +114,7 @@ class GuardedBrowsing:
             await self.guard.check_async(url)
         except FetchRefused as exc:
             self.blocked.append({"url": url, "reason": exc.reason, "type": request.resource_type})
-            if request.is_navigation_request() and request.frame.parent_frame is None:
+            if _top_level_navigation(request):
                 self.fatal.append(exc)
             await route.abort("blockedbyclient")
             return
