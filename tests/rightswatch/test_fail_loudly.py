@@ -133,3 +133,17 @@ def test_webhook_urls_are_shown_without_their_secret(tmp_path: Path) -> None:
         channel.send(digest_of(config, RunSummary(1, "failed", "a", "b", 0.0)))
     assert "SECRETPART" not in str(info.value)
     assert "http://127.0.0.1:9/…" in str(info.value)
+
+
+def test_no_answer_names_every_platform_only_when_none_answered() -> None:
+    from crawler.run import PlatformReport, no_answer
+
+    def report(name: str, answered: int, reason: str = "finished") -> PlatformReport:
+        counters = {"answered": answered, "failed": 3, "pages": 0}
+        return PlatformReport(name, reason, counters, None, None)
+
+    why = no_answer([report("civitai", 0), report("huggingface", 0)])
+    assert why is not None and "civitai (3 request(s) failed" in why and "huggingface" in why
+    assert no_answer([report("civitai", 0), report("huggingface", 1)]) is None
+    assert no_answer([report("civitai", 0, "failed: shard rejected")]) is None  # failed anyway
+    assert no_answer([]) is None
