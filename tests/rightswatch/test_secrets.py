@@ -75,3 +75,20 @@ def test_the_sqlite_case_file_and_the_key_are_owner_only(tmp_path: Path) -> None
     assert all(_mode(p) == 0o600 for p in db.parent.glob("case.db*"))
     pair = generate_keypair(tmp_path / "keys" / "op.key", tmp_path / "keys" / "op.pub.pem")
     assert _mode(pair.private_path) == 0o600 and _mode(pair.private_path.parent) == 0o700
+
+
+def test_scheduled_jobs_do_not_store_a_database_password(tmp_path: Path) -> None:
+    from rightswatch.commands.schedule import job_specs
+    from rightswatch.config import load_config
+
+    (tmp_path / "watch.toml").write_text(
+        '[client]\nname = "S"\n[[characters]]\nname = "Pipera"\n'
+        '[[schedules]]\nname = "nightly"\ncron = "0 3 * * *"\n',
+        encoding="utf-8",
+    )
+    config = load_config(tmp_path / "watch.toml")
+    secret = f"postgresql+psycopg://rw:{DB_PASSWORD}@127.0.0.1/test"
+    (spec,) = job_specs(config, tmp_path / "watch.toml", secret)
+    assert spec.kwargs["database_url"] is None  # found in the environment when the job runs
+    plain = "postgresql+psycopg://rw@127.0.0.1/test"
+    assert job_specs(config, tmp_path / "watch.toml", plain)[0].kwargs["database_url"] == plain
