@@ -8,7 +8,8 @@ public policy, and a URL passes when one of them allows it after DNS resolution.
 In the browser:
 
 - every request Chromium routes (the page, each subresource, XHR/fetch, the first request of a
-  redirect chain) goes through ``context.route``: a refused one is aborted before it is sent;
+  redirect chain) goes through ``context.route``, and every WebSocket through
+  ``context.route_web_socket``: a refused one is aborted (closed) before it is sent;
 - Chromium follows redirects without routing the next hop, so every hop is checked when it is
   requested (``request`` event), and every response's server address is checked too (a name
   that resolved publicly for us and privately for the browser is DNS rebinding); either refusal
@@ -23,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from playwright.async_api import BrowserContext, Request, Response, Route
+from playwright.async_api import BrowserContext, Request, Response, Route, WebSocketRoute
 from playwright.async_api import Error as PlaywrightError
 
 from evidence.exceptions import FetchRefused
@@ -101,6 +102,7 @@ class GuardedBrowsing:
 
     async def install(self, context: BrowserContext) -> None:
         await context.route("**/*", self._route)
+        await context.route_web_socket("**/*", self._route_websocket)
         context.on("request", self._on_request)
         context.on("response", self._on_response)
 
@@ -119,6 +121,17 @@ class GuardedBrowsing:
             await route.abort("blockedbyclient")
             return
         await route.continue_()
+
+    async def _route_websocket(self, ws: WebSocketRoute) -> None:
+        url = ws.url
+        as_http = "http" + url[2:] if url.lower().startswith(("ws:", "wss:")) else url
+        try:
+            await self.guard.check_async(as_http)
+        except FetchRefused as exc:
+            self.blocked.append({"url": url, "reason": exc.reason, "type": "websocket"})
+            await ws.close(code=1008, reason="refused by the capture's fetch guard")
+            return
+        ws.connect_to_server()
 
     def _on_request(self, request: Request) -> None:
         if request.redirected_from is None or not is_network_url(request.url):

@@ -77,7 +77,14 @@ def servers() -> Iterator[tuple[Server, Server]]:
         Server(
             {
                 "/item": (200, {}, page + b"</body></html>"),
-                "/hotlink": (200, {}, page + b'<img src="{admin}/admin"></body></html>'),
+                "/hotlink": (
+                    200,
+                    {},
+                    page
+                    + b'<img src="{admin}/admin"><script>'
+                    + b'new WebSocket("{admin}/admin".replace("http", "ws"))</script>'
+                    + b"</body></html>",
+                ),
                 "/bounce": (302, {"Location": "{admin}/admin"}, b""),
                 "/cookie": (
                     200,
@@ -176,10 +183,12 @@ def test_subresources_to_the_admin_page_are_blocked_and_recorded(
     options = replace(allow(url, OPTIONS), media_urls=media)
     result = chromium.capture(CaptureJob(url, tmp_path, options, sealing))
     assert result.outcome is CaptureOutcome.SEALED, result.message
-    assert admin.hits == []  # neither the <img> nor the media fetch reached it
+    assert admin.hits == []  # neither the <img>, the WebSocket nor the media fetch reached it
     assert result.directory is not None
     meta = json.loads((result.directory / "metadata.json").read_text(encoding="utf-8"))
-    assert [r["url"] for r in meta["refused_requests"]] == [f"{admin.url}/admin"]
+    ws_admin = admin.url.replace("http", "ws") + "/admin"
+    refused = sorted(r["url"] for r in meta["refused_requests"])
+    assert refused == sorted([f"{admin.url}/admin", ws_admin]), refused
     errors = {e["url"]: e["error"] for e in meta["media_errors"]}
     assert "scheme 'file'" in errors["file:///etc/passwd"]
     assert "fetch refused" in errors[f"{admin.url}/admin"]
