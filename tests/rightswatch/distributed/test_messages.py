@@ -191,3 +191,14 @@ def test_the_crawl_child_never_sees_the_worker_secret(tmp_path: Path) -> None:
         targets=(), database_url="postgresql+psycopg://rw:pw-123@127.0.0.1/db", output_dir=tmp_path
     )
     assert "pw-123" not in redacted_plan(plan) and "rw:***@127.0.0.1" in redacted_plan(plan)
+
+
+def test_messages_are_decoded_as_json_never_pickle(redis_space: RedisSpace) -> None:
+    import dramatiq
+    from dramatiq.encoder import JSONEncoder
+
+    conn = connect(redis_space.url, namespace=redis_space.namespace)
+    try:
+        assert type(dramatiq.get_encoder()) is JSONEncoder
+    finally:
+        conn.close()
