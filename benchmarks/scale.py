@@ -119,7 +119,7 @@ def bench_config(sandbox: SandboxServer, platforms: int, out: Path) -> Path:
     for n in range(platforms):
         lines.append(
             f'[[platforms]]\nname = "civitai-{n}"\nkind = "civitai"\nbase_url = "{sandbox.url}"\n'
-            "recent_pages = 1000\n\n[platforms.politeness]\nconcurrency = 8\n"
+            "recent_pages = 100\n\n[platforms.politeness]\nconcurrency = 8\n"
             "delay_seconds = 0.0\nautothrottle = false\nobey_robots_txt = false\n"
         )
     path = out / "watch.toml"

@@ -81,7 +81,7 @@ class PlatformConfig(_Model):
     tags: list[str] = Field(default_factory=list)
     max_items: Annotated[int, Field(ge=1)] | None = None
     # Civitai: pages of the "recent images" listing read per run
-    recent_pages: Annotated[int, Field(ge=0, le=1000)] = 2
+    recent_pages: Annotated[int, Field(ge=0, le=100)] = 2
     # extra hosts the platform serves media from (CDNs): a name, name:port, or a pattern such
     # as "*.r2.cloudflarestorage.com"; a literal address (127.0.0.2:8001) may be local
     allowed_hosts: list[str] = Field(default_factory=list)
