@@ -38,6 +38,7 @@ from evidence.exceptions import (
     SlotTaken,
     TimestampError,
 )
+from evidence.folders import private_folder
 from evidence.lifecycle import Cause, allowed, change_status
 from evidence.models import (
     Candidate,
@@ -65,7 +66,11 @@ STATUS_OF = {
 
 
 def default_options(settings: EvidenceSettings) -> CaptureOptions:
-    return CaptureOptions(operator=settings.operator, chromium_path=settings.chromium_path)
+    return CaptureOptions(
+        operator=settings.operator,
+        chromium_path=settings.chromium_path,
+        guard=settings.capture_guard,
+    )
 
 
 def _plan(
@@ -237,6 +242,7 @@ async def _capture_many(
     keys: Mapping[int, str] | None = None,
 ) -> list[CaptureResult]:
     sealing = settings.sealing()  # a missing key or CA fails before anything is recorded
+    private_folder(settings.folder)
 
     async def run(browser: Browser) -> list[CaptureResult]:
         results = []
@@ -313,6 +319,7 @@ def capture_page(
     """Capture a bare URL (no finding); recorded as a manual capture with its own chain."""
     opts = options or default_options(settings)
     sealing = sealing or settings.sealing()
+    private_folder(settings.folder)
     with store.session() as session:
         row = Capture(url=url, kind=CaptureKind.MANUAL, status=CaptureStatus.PENDING)
         session.add(row)

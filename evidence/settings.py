@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evidence.capture.chromium import CHROMIUM_PATH
+from evidence.capture.guarded import CaptureGuard
 from evidence.exceptions import TimestampError
 from evidence.seal import SealConfig
 from evidence.signing import Signer
@@ -35,6 +36,8 @@ class EvidenceSettings:
     time_tolerance_s: float = DEFAULT_TOLERANCE_S
     # a model's own file is captured (sealed beside its page) when no larger than this
     model_file_max_bytes: int = 256 * 1024 * 1024
+    # what captures may fetch: configured platforms (may be local) and any public address
+    capture_guard: CaptureGuard = field(default_factory=CaptureGuard)
     extra_ca: dict[str, bytes] = field(default_factory=dict, compare=False, hash=False)
 
     @property

@@ -96,6 +96,7 @@ class PlatformConfig(_Model):
     # and page caps; Hugging Face: base models whose adapters are listed.
     model_types: list[str] | None = None
     browsing_level: Annotated[int, Field(ge=1, le=31)] = 31
+    # Civitai: pages of the "recent images" listing read per run
     recent_pages: Annotated[int, Field(ge=0, le=100)] = 2
     recent_model_pages: Annotated[int, Field(ge=0, le=100)] = 3
     version_image_pages: Annotated[int, Field(ge=0, le=100)] = 1
@@ -171,6 +172,12 @@ class ScheduleConfig(_Model):
     def _five_fields(cls, value: str) -> str:
         if len(value.split()) != 5:
             raise ValueError(f"cron {value!r} must have five fields: minute hour day month weekday")
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as exc:
+            raise ValueError(f"cron {value!r}: {exc}") from exc
         return value
 
 

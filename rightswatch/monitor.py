@@ -48,7 +48,7 @@ from evidence.models import (
     RunStatus,
 )
 from evidence.settings import EvidenceSettings
-from evidence.store import Store
+from evidence.store import Store, resolve_url
 from rightswatch import distributed
 from rightswatch.config import WatchConfig, load_config
 from rightswatch.crawling import plan_from_config
@@ -349,10 +349,17 @@ def _extract_reports(bundle: Path, finding_id: int) -> list[str]:
 # Scheduled entry points (named by textual reference in the job store) -------------------------
 
 
+def _job_store(config_path: str, database_url: str | None) -> Store:
+    """The case file a scheduled job uses: its stored URL, else the environment, else config."""
+    if database_url:
+        return Store.open(database_url)
+    return Store.open(resolve_url(None, load_config(Path(config_path)).database.url))
+
+
 def scheduled_run(
-    config_path: str, database_url: str, max_captures: int | None = None
+    config_path: str, database_url: str | None = None, max_captures: int | None = None
 ) -> dict[str, Any]:
-    store = Store.open(database_url)
+    store = _job_store(config_path, database_url)
     try:
         options = RunOptions(max_captures=max_captures)
         return run_monitoring(Path(config_path), store, options).to_json()
@@ -360,8 +367,8 @@ def scheduled_run(
         store.dispose()
 
 
-def scheduled_recheck(config_path: str, database_url: str) -> dict[str, Any]:
-    store = Store.open(database_url)
+def scheduled_recheck(config_path: str, database_url: str | None = None) -> dict[str, Any]:
+    store = _job_store(config_path, database_url)
     try:
         return run_rechecks(Path(config_path), store).to_json()
     finally:

@@ -1,4 +1,8 @@
-"""The run report (JSON and Markdown beside the evidence) and the digest sent to people."""
+"""The run report (JSON and Markdown beside the evidence) and the digest sent to people.
+
+Both pass through ``evidence.redact``: a password or token in any URL a failure quotes is
+masked before it is written or sent.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,9 @@ import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evidence.folders import private_folder
 from evidence.models import Decision
+from evidence.redact import redact_mapping, redact_text
 from rightswatch.config import WatchConfig
 from rightswatch.notify import Digest, DigestFinding
 
@@ -21,15 +27,15 @@ def _runs_dir(config: WatchConfig) -> Path:
 
 
 def write_reports(config: WatchConfig, summary: RunSummary) -> None:
-    folder = _runs_dir(config)
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(config.resolve(config.evidence.folder))
+    folder = private_folder(_runs_dir(config))
     base = folder / f"run-{summary.run_id}"
     summary.report_json = str(base.with_suffix(".json"))
     summary.report_markdown = str(base.with_suffix(".md"))
-    _atomic_write(base.with_suffix(".md"), run_markdown(config, summary))
+    _atomic_write(base.with_suffix(".md"), redact_text(run_markdown(config, summary)))
     _atomic_write(
         base.with_suffix(".json"),
-        json.dumps(summary.to_json(), ensure_ascii=False, indent=2, default=str),
+        json.dumps(redact_mapping(summary.to_json()), ensure_ascii=False, indent=2, default=str),
     )
 
 
@@ -126,6 +132,6 @@ def digest_of(config: WatchConfig, s: RunSummary) -> Digest:
             if f["decision"] != Decision.IGNORE.value
         ],
         captures=s.captures_sealed,
-        failures=s.failures,
+        failures=[redact_text(f) for f in s.failures],
         counts=s.by_character_platform,
     )

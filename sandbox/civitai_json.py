@@ -64,8 +64,14 @@ def image_uuid(picture: Picture) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"sandbox-image-{picture.external_id}"))
 
 
+HOSTILE_MEDIA = {"file-url": "file:///etc/passwd", "admin-url": "http://127.0.0.1:9/admin"}
+
+
 def image_url(base: str, picture: Picture, params: str) -> str:
-    """CDN URL as Civitai builds it: ``/<key>/<uuid>/<params>/<id>.jpeg``."""
+    """CDN URL as Civitai builds it: ``/<key>/<uuid>/<params>/<id>.jpeg``; a hostile platform's
+    own choice under the ``file-url`` and ``admin-url`` faults."""
+    if picture.fault in HOSTILE_MEDIA:
+        return HOSTILE_MEDIA[picture.fault]
     return f"{base}/cdn/{CDN_KEY}/{image_uuid(picture)}/{params}/{picture.external_id}.jpeg"
 
 

@@ -22,7 +22,10 @@ ground truth's ``fault`` field):
 - ``st-huge-header=N``: safetensors whose header length is 2**63;
 - ``st-bad-json=N``: safetensors whose header JSON is broken;
 - ``st-long-header=N``: safetensors with a valid header of about 96 kB (two Range reads);
-- ``script-title=N``: model titles that start with an HTML ``<script>`` element.
+- ``script-title=N``: model titles that start with an HTML ``<script>`` element;
+- ``file-url=N``: Civitai images whose media URL is ``file:///etc/passwd``;
+- ``admin-url=N``: Civitai images whose media URL is a loopback admin page
+  (``http://127.0.0.1:9/admin``, a port the sandbox does not serve).
 
 ``?sandbox_fault=NAME[,NAME]`` on any URL forces request faults for that one request. Paths
 under ``/sandbox/`` and ``/tsa`` never fail. Decisions hash (seed, rule, method, URL, n-th
@@ -54,6 +57,8 @@ CONTENT_FAULTS = (
     "st-bad-json",
     "st-long-header",
     "script-title",
+    "file-url",
+    "admin-url",
 )
 EXEMPT_PREFIXES = ("/sandbox/", "/tsa")
 FLAG = "sandbox_fault"

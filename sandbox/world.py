@@ -427,7 +427,7 @@ def _assign_faults(
         for index in free_models[:count]:
             models[index] = dataclasses.replace(models[index], fault=name)
         del free_models[:count]
-    preferred = {"bomb": "png", "corrupt-jpeg": "jpeg"}
+    preferred = {"bomb": "png", "corrupt-jpeg": "jpeg", "file-url": "jpeg", "admin-url": "jpeg"}
     free_pictures = list(range(len(pictures)))
     rng.shuffle(free_pictures)
     for name, fmt in preferred.items():

@@ -4,6 +4,11 @@ Work happens in ``<root>/.tmp-<id>`` (with ``<root>/.tmp-<id>.pid`` naming the o
 fully sealed directory is renamed to ``<root>/<id>``. A killed capture leaves a dot-directory
 that never counts as sealed and is removed by the next capture in that root. Pages that are
 bot walls, login walls or missing (first capture) are moved to ``<root>/failed/<id>`` unsealed.
+
+Every fetch passes the capture's fetch guard (``guarded.py``): a refused page is a failed result
+naming the URL with no folder at all; a refused redirect hop or server address fails the
+capture with only ``FAILED.json`` kept. Credentials (``Cookie``, ``Authorization``,
+``Proxy-Authorization``, token query values) never reach the WARC or the metadata.
 """
 
 from __future__ import annotations
@@ -26,10 +31,14 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 from evidence.capture import dom, media, metadata, mhtml, pdf, process, screenshot, walls
 from evidence.capture.browser import new_context
 from evidence.capture.chromium import CHROMIUM_ARGS
+from evidence.capture.chromium import sandbox_note
+from evidence.capture.guarded import GuardedBrowsing
 from evidence.capture.network import Exchange, TrafficRecorder
 from evidence.capture.options import CaptureOptions, CaptureOutcome, CaptureResult, FailureReason
 from evidence.capture.warc import write_warc
-from evidence.exceptions import SealError
+from evidence.exceptions import FetchRefused, SealError
+from evidence.folders import private_folder
+from evidence.redact import redact_headers, redact_mapping, redact_url
 from evidence.seal import ArtifactWriter, SealConfig, canonical_json, seal_with
 
 WARC_FILE = "traffic.warc.gz"
@@ -92,10 +101,26 @@ class CaptureJob:
     capture_id: str = ""
 
 
+def refused(job: CaptureJob, capture_id: str, exc: FetchRefused) -> CaptureResult:
+    """The page itself was refused by the fetch guard: nothing fetched, nothing written."""
+    return CaptureResult(
+        capture_id=capture_id,
+        url=job.url,
+        outcome=CaptureOutcome.FAILED,
+        directory=None,
+        reason=FailureReason.REFUSED,
+        message=str(exc),
+    )
+
+
 async def capture(browser: Browser, job: CaptureJob) -> CaptureResult:
     """Run one capture in a fresh context of ``browser``; never leaves a half-sealed dir."""
     capture_id = job.capture_id or new_capture_id()
-    job.root.mkdir(parents=True, exist_ok=True)
+    try:
+        await job.options.guard.check_async(job.url)
+    except FetchRefused as exc:
+        return refused(job, capture_id, exc)
+    private_folder(job.root)
     clean_stale(job.root)
     work = job.root / f".tmp-{capture_id}"
     pid_file = job.root / f".tmp-{capture_id}.pid"
@@ -115,9 +140,11 @@ async def _capture(browser: Browser, job: CaptureJob, capture_id: str, work: Pat
     stages = _Stages()
     started = datetime.now(UTC)
     writer = ArtifactWriter(work)
-    recorder = TrafficRecorder()
+    recorder = TrafficRecorder(max_body_bytes=job.options.max_body_bytes)
+    guarded = GuardedBrowsing(job.options.guard)
     context = await new_context(browser, job.options)
     try:
+        await guarded.install(context)
         page = await context.new_page()
         recorder.attach(page)
         try:
@@ -126,9 +153,14 @@ async def _capture(browser: Browser, job: CaptureJob, capture_id: str, work: Pat
             )
         except PlaywrightError as exc:
             await recorder.finish()
+            if (refusal := await guarded.settle()) is not None:
+                return _refused(job, capture_id, work, refusal)
             return _failed(job, capture_id, work, FailureReason.NETWORK, exc.message, None, "")
         await _settle(page, job.options)
         stages.mark("navigate")
+        if (refusal := await guarded.settle()) is not None:
+            await recorder.finish()
+            return _refused(job, capture_id, work, refusal)
         state = await _page_state(page, job.url, response)
         reason = walls.classify(state)
         removed = reason is FailureReason.NOT_FOUND and job.options.follow_up
@@ -161,6 +193,8 @@ async def _capture(browser: Browser, job: CaptureJob, capture_id: str, work: Pat
         exchanges = await recorder.finish()
         media_found, media_errors = await _media(context, job, exchanges, writer, removed)
         stages.mark("media")
+        if (refusal := await guarded.settle()) is not None:
+            return _refused(job, capture_id, work, refusal)
         redirects = await metadata.redirect_chain(response)
         certificate, certificate_error = await metadata.server_certificate(state.final_url)
         if certificate is not None:
@@ -187,11 +221,11 @@ async def _capture(browser: Browser, job: CaptureJob, capture_id: str, work: Pat
     meta = {
         "capture_id": capture_id,
         "outcome": outcome.value,
-        "requested_url": job.url,
-        "final_url": state.final_url,
+        "requested_url": redact_url(job.url),
+        "final_url": redact_url(state.final_url),
         "status": state.status,
-        "redirects": redirects,
-        "headers": [list(h) for h in main.response_headers] if main else [],
+        "redirects": redact_mapping(redirects),
+        "headers": [list(h) for h in redact_headers(main.response_headers)] if main else [],
         "server": {"ip": main.server_ip, "port": main.server_port} if main else {},
         "tls": {
             **metadata.tls_summary(main),
@@ -205,9 +239,14 @@ async def _capture(browser: Browser, job: CaptureJob, capture_id: str, work: Pat
         "started_utc": started.isoformat(),
         "ended_utc": datetime.now(UTC).isoformat(),
         "warc": {"file": WARC_FILE, "records": records, "responses": len(exchanges)},
-        "failed_requests": recorder.failures,
-        "media": [{"file": name, "url": ex.url, "status": ex.status} for name, ex in media_found],
-        "media_errors": media_errors,
+        "failed_requests": redact_mapping(recorder.failures),
+        "refused_requests": redact_mapping(guarded.blocked),
+        "chromium_sandbox": sandbox_note(),
+        "media": [
+            {"file": name, "url": redact_url(ex.url), "status": ex.status}
+            for name, ex in media_found
+        ],
+        "media_errors": redact_mapping(media_errors),
         "follow_up_of": list(job.earlier),
         "highlight": (
             {"url": job.options.highlight_url, "found": highlight is not None, "box": highlight}
@@ -288,7 +327,12 @@ async def _media(
     if removed or not job.options.media_urls:
         return [], []
     found, errors = await media.collect(
-        context, job.options.media_urls, exchanges, job.options.navigation_timeout_s
+        context,
+        job.options.media_urls,
+        exchanges,
+        job.options.navigation_timeout_s,
+        job.options.guard,
+        job.options.max_body_bytes,
     )
     for name, exchange in found:
         writer.write_bytes(name, exchange.body)
@@ -300,6 +344,13 @@ def _main_exchange(exchanges: Sequence[Exchange], final_url: str) -> Exchange | 
         if exchange.url == final_url and exchange.resource_type == "document":
             return exchange
     return None
+
+
+def _refused(job: CaptureJob, capture_id: str, work: Path, exc: FetchRefused) -> CaptureResult:
+    """A fetch the guard refused went out during the capture: keep nothing of what was seen."""
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    return _failed(job, capture_id, work, FailureReason.REFUSED, str(exc), None, "")
 
 
 def _failed(

@@ -63,17 +63,19 @@ def capture(
 ) -> None:
     """Capture and seal evidence of finding ids or URLs (exit 1 if any capture failed).
 
+    A URL may be any public http(s) address, or a configured platform's own host; file:,
+    private, loopback and link-local addresses are refused and nothing is sealed.
+
     rightswatch capture 42 43 --placement
     rightswatch capture https://example.com/item/7
     """
-    from evidence.capture import CaptureOptions
-    from evidence.casefile import capture_findings, capture_page
+    from evidence.casefile import capture_findings, capture_page, default_options
     from evidence.prominence import capture_placement
 
     config = open_config(config_file)
     assert config is not None
     settings = evidence_settings(config)
-    options = CaptureOptions(operator=settings.operator, chromium_path=settings.chromium_path)
+    options = default_options(settings)
     store = open_store(database_url, config)
     try:
         ids = [int(t) for t in targets if t.isdigit()]

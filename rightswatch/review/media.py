@@ -75,7 +75,11 @@ def capture_files(capture: Capture, evidence_root: Path) -> CaptureFiles:
 def candidate_thumbnail(
     candidate: Candidate, captures: Iterable[Capture], evidence_root: Path
 ) -> str | None:
-    """Best picture of the candidate: stored media, captured media, screenshot, then its URL."""
+    """Best stored picture of the candidate: crawled media, captured media, then a screenshot.
+
+    Never the platform's own media URL: the reviewer's browser loads images only from the
+    dashboard (``img-src 'self' data:``), so a platform cannot learn who reviews or when.
+    """
     crawl = candidate.raw.get("crawl")
     for scope in (crawl if isinstance(crawl, dict) else {}, candidate.raw):
         for key in MEDIA_PATH_KEYS:
@@ -97,4 +101,4 @@ def candidate_thumbnail(
         files = capture_files(capture, evidence_root)
         if files.screenshots:
             return files.screenshots[0]
-    return web_url(candidate.media_url)
+    return None

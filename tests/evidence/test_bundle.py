@@ -19,6 +19,7 @@ from evidence.signing import generate_keypair
 from evidence.store import Store
 from evidence.verify import verify_bundle
 from tests.support.casefile import seed_finding
+from tests.support.guard import allow
 
 BIN = Path(sys.executable).parent
 
@@ -36,7 +37,9 @@ def bundle(tmp_path_factory, tsa, keypair, site, chromium):
     fid = seed_finding(store, site.url, "export1", base / "refs")
     options = CaptureOptions(operator="Test Operator", settle_ms=100)
     result = chromium.run(
-        capture_findings_async(store, [fid], settings, options, browser=chromium.browser)
+        capture_findings_async(
+            store, [fid], settings, allow(site.url, options), browser=chromium.browser
+        )
     )[0]
     assert result.sealed, result.message
     out = base / "case.zip"

@@ -42,6 +42,10 @@ url = "sqlite:///{tmp_path / "case.db"}"
     assert (tmp_path / "keys/operator.key").stat().st_mode & 0o777 == 0o600
     assert (tmp_path / "keys/operator.pub.pem").is_file()
     with serve_pages() as site:
+        with (tmp_path / "watch.toml").open("a", encoding="utf-8") as config:
+            # the page site is a configured platform: captures may reach its local address
+            config.write(f'[[platforms]]\nname = "localgallery"\nkind = "gallery"\n'
+                         f'base_url = "{site.url}"\n')  # fmt: skip
         store = Store.open(f"sqlite:///{tmp_path / 'case.db'}")
         fid = seed_finding(store, site.url, "cli1", tmp_path / "refs")
         store.dispose()
