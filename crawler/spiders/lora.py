@@ -173,6 +173,11 @@ class LoraSpider(PlatformSpider):
             self.note(f"a file download was redirected to a host that is refused: {exc.reason}")
         if response is not None:
             reason = f"HTTP {response.status}"
+            if response.status == 403 and "rw_have" in failure.request.meta:  # type: ignore[attr-defined]
+                reason += (
+                    ": the signed URL expired or was refused between the two reads; it is not "
+                    "resolved again (one download call per file)"
+                )
         elif reason is None:
             reason = f"{type(exc).__name__}: {exc}"
         yield from self._done_with_file(job, f"header not read ({reason})")
