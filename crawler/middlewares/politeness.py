@@ -35,7 +35,7 @@ from scrapy.http import Response
 from scrapy.settings import Settings
 from scrapy.utils.misc import load_object
 
-from crawler.middlewares.ratelimit import HostGate, host_of
+from crawler.middlewares.ratelimit import host_gate, host_of
 from evidence.exceptions import FetchRefused
 from evidence.guard import FetchPolicy
 
@@ -184,7 +184,7 @@ class PoliteRetryMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
         self.crawler = crawler
-        self.gate = HostGate(low_share=settings.getfloat("RW_RATELIMIT_LOW", 0.1))
+        self.gate = host_gate(crawler)
         self.platform = str(settings.get("RW_PLATFORM_NAME") or "")
         self.max_times = settings.getint("RW_RETRY_TIMES")
         self.codes = {int(c) for c in settings.getlist("RW_RETRY_HTTP_CODES")}
