@@ -9,9 +9,10 @@ rebinding, before the WARC writer (960) sees the body. :class:`PoliteRetryMiddle
 replacing Scrapy's RetryMiddleware) retries 429/5xx and transport errors with exponential
 back-off, and honours ``Retry-After`` (seconds or HTTP date) and Hugging Face's
 ``RateLimit: ...;t=<s>`` header on 429 and 503 (platforms.md §1.9, §2.4). A ``Retry-After``
-beyond the cap gives up at once rather than hold the crawl. Per-platform concurrency, delay,
-AutoThrottle, size and time limits are Scrapy settings (crawler/settings.py); the robots.txt
-decision is logged at start.
+beyond the cap gives up at once rather than hold the crawl; a 429 pauses the whole host
+(:mod:`crawler.middlewares.ratelimit`). Per-platform concurrency, delay, AutoThrottle, size and
+time limits are Scrapy settings (crawler/settings.py); the robots.txt and API-terms policy
+(:mod:`crawler.middlewares.robots`) and the User-Agent are logged at start.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from scrapy.http import Response
 from scrapy.settings import Settings
 from scrapy.utils.misc import load_object
 
-from crawler.middlewares.ratelimit import HostGate, host_of
+from crawler.middlewares.ratelimit import host_gate, host_of
 from evidence.exceptions import FetchRefused
 from evidence.guard import FetchPolicy
 
@@ -91,16 +92,18 @@ class FetchGuardMiddleware(_GuardBase):
         return mw
 
     def spider_opened(self, spider: scrapy.Spider) -> None:
-        robots = self.crawler.settings.getbool("ROBOTSTXT_OBEY")
+        settings = self.crawler.settings
         spider.logger.info(
-            "politeness for %s: robots.txt %s; hosts %s; "
-            "%s requests per host, delay %.2fs, AutoThrottle %s",
+            "politeness for %s: API requests follow %s, pages %s robots.txt; hosts %s; "
+            "%s requests per host, delay %.2fs, AutoThrottle %s; User-Agent %r",
             spider.name,
-            "obeyed" if robots else "ignored by configuration",
+            settings.get("RW_API_ACCESS"),
+            settings.get("RW_PAGE_ROBOTS"),
             self.policy.describe(),
             self.crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"),
             self.crawler.settings.getfloat("DOWNLOAD_DELAY"),
             "on" if self.crawler.settings.getbool("AUTOTHROTTLE_ENABLED") else "off",
+            settings.get("USER_AGENT"),
         )
 
     async def _resolve(self, host: str, port: int) -> tuple[str, ...]:
@@ -181,7 +184,7 @@ class PoliteRetryMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
         self.crawler = crawler
-        self.gate = HostGate(low_share=settings.getfloat("RW_RATELIMIT_LOW", 0.1))
+        self.gate = host_gate(crawler)
         self.platform = str(settings.get("RW_PLATFORM_NAME") or "")
         self.max_times = settings.getint("RW_RETRY_TIMES")
         self.codes = {int(c) for c in settings.getlist("RW_RETRY_HTTP_CODES")}

@@ -8,6 +8,10 @@ identity"). :class:`HostGate` therefore pauses the whole host until the ``Retry-
 When ``RateLimit`` says few requests remain (below ``RW_RATELIMIT_LOW`` of the
 ``RateLimit-Policy`` quota, or 5 when no quota is given), requests to the host are spaced
 so that the rest last until the reset. Every pause and slow-down is kept for the run report.
+
+One gate per crawler (:func:`host_gate`): the downloader's requests wait at it in
+``PoliteRetryMiddleware``, and the browser side (a Playwright ``page.route`` handler) calls
+``await host_gate(crawler).wait(host)`` and ``.observe(...)``/``.pause(...)`` on the same gate.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from urllib.parse import urlsplit
 
+from scrapy.crawler import Crawler
 from scrapy.http import Response
 
 _R = re.compile(r";\s*r\s*=\s*(\d+)")
@@ -111,3 +116,15 @@ class HostGate:
 
     def report(self) -> list[dict[str, object]]:
         return [asdict(w) for w in self.waits]
+
+
+_GATE_ATTRIBUTE = "_rightswatch_host_gate"
+
+
+def host_gate(crawler: Crawler) -> HostGate:
+    """The crawler's one :class:`HostGate` (made on first use, from ``RW_RATELIMIT_LOW``)."""
+    gate = getattr(crawler, _GATE_ATTRIBUTE, None)
+    if not isinstance(gate, HostGate):
+        gate = HostGate(low_share=crawler.settings.getfloat("RW_RATELIMIT_LOW", 0.1))
+        setattr(crawler, _GATE_ATTRIBUTE, gate)
+    return gate

@@ -169,10 +169,16 @@ class LoraSpider(PlatformSpider):
         exc = failure.value
         response = getattr(exc, "response", None)
         reason = getattr(exc, "reason", None)
-        if isinstance(exc, HostRefused):
+        if isinstance(exc, HostRefused):  # a configuration problem: loud, the model kept
             self.note(f"a file download was redirected to a host that is refused: {exc.reason}")
+            yield self.failure(exc.url, f"redirect refused: {exc.reason}")
         if response is not None:
             reason = f"HTTP {response.status}"
+            if response.status == 403 and "rw_have" in failure.request.meta:  # type: ignore[attr-defined]
+                reason += (
+                    ": the signed URL expired or was refused between the two reads; it is not "
+                    "resolved again (one download call per file)"
+                )
         elif reason is None:
             reason = f"{type(exc).__name__}: {exc}"
         yield from self._done_with_file(job, f"header not read ({reason})")

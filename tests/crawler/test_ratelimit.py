@@ -101,3 +101,15 @@ def test_a_real_site_crawl_needs_a_contact(contact: str, tmp_path: Path) -> None
         }
     )
     assert plan_from_config(local, "sqlite://").contact == contact
+
+
+def test_one_gate_per_crawler_for_the_downloader_and_the_browser() -> None:
+    from scrapy.utils.test import get_crawler
+
+    from crawler.middlewares.politeness import PoliteRetryMiddleware
+    from crawler.middlewares.ratelimit import host_gate
+
+    crawler = get_crawler(settings_dict={"RW_RATELIMIT_LOW": 0.2})
+    middleware = PoliteRetryMiddleware(crawler)
+    assert host_gate(crawler) is middleware.gate and middleware.gate.low_share == 0.2
+    assert host_gate(get_crawler()) is not middleware.gate
