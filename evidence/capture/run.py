@@ -30,8 +30,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from evidence.capture import dom, media, metadata, mhtml, pdf, process, screenshot, walls
 from evidence.capture.browser import new_context
-from evidence.capture.chromium import CHROMIUM_ARGS
-from evidence.capture.chromium import sandbox_note
+from evidence.capture.chromium import CHROMIUM_ARGS, sandbox_note
 from evidence.capture.guarded import GuardedBrowsing
 from evidence.capture.network import Exchange, TrafficRecorder
 from evidence.capture.options import CaptureOptions, CaptureOutcome, CaptureResult, FailureReason
