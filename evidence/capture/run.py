@@ -184,6 +184,7 @@ async def _capture(browser: Browser, job: CaptureJob, capture_id: str, work: Pat
         )  # fmt: skip
     stages.mark("warc")
     outcome = CaptureOutcome.REMOVED if removed else CaptureOutcome.SEALED
+    dns = await metadata.dns_answer(job.url)
     meta = {
         "capture_id": capture_id,
         "outcome": outcome.value,
@@ -198,7 +199,7 @@ async def _capture(browser: Browser, job: CaptureJob, capture_id: str, work: Pat
             "certificate_file": metadata.TLS_CERT_FILE if certificate else None,
             "certificate_error": certificate_error or None,
         },
-        "dns": await metadata.dns_answer(job.url),
+        "dns": dns,
         "environment": metadata.environment(browser_version),
         "options": job.options.as_dict(),
         "operator": job.options.operator,
@@ -220,6 +221,7 @@ async def _capture(browser: Browser, job: CaptureJob, capture_id: str, work: Pat
             "profile": process.FRESH_PROFILE,
             "proxy": process.proxy_settings(),
             "hosts_file": process.hosts_file(),
+            "dns": process.dns_check(dns, main.server_ip if main else None),
             "user_agent": process.user_agent_check(
                 main.request_headers if main else (), browser_version
             ),
