@@ -26,7 +26,7 @@ import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -265,8 +265,9 @@ def anchor_problems(
 ) -> list[str]:
     """Problems with a chain's anchors and times (see the module docstring)."""
     problems = []
+    slack = timedelta(seconds=trust.tolerance_s)  # several machines' clocks may differ a little
     for line, (before, entry) in enumerate(itertools.pairwise(entries), start=2):
-        if _when(entry.at) < _when(before.at):
+        if _when(entry.at) < _when(before.at) - slack:
             problems.append(f"line {line}: time {entry.at} goes back before {before.at}")
     for line, entry in enumerate(entries, start=1):
         if entry.action is CustodyAction.ANCHORED:

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from evidence.dissemination import history
 from evidence.exceptions import NotFound
 from evidence.models import Capture, CaptureStatus, Finding, ReferenceImage
 from evidence.placement import CRAWL_KEY, ItemPlacement
@@ -82,6 +83,7 @@ def finding_facts(session: Session, finding_id: int) -> dict[str, Any]:
         "dissemination": {
             "counts": dict(crawl.get("stats") or {}),
             "observed_at": crawl.get("fetched_at"),
+            "history": history(candidate.raw),
             "first_seen": candidate.first_seen.isoformat(),
             "last_seen": candidate.last_seen.isoformat(),
         },

@@ -35,7 +35,7 @@ class EvidenceSettings:
     # how far a capture's recorded times may lie from its TSA time (see evidence/trust.py)
     time_tolerance_s: float = DEFAULT_TOLERANCE_S
     # a model's own file is captured (sealed beside its page) when no larger than this
-    model_file_max_bytes: int = 256 * 1024 * 1024
+    model_file_max_bytes: int = 64 * 1024 * 1024
     # what captures may fetch: configured platforms (may be local) and any public address
     capture_guard: CaptureGuard = field(default_factory=CaptureGuard)
     extra_ca: dict[str, bytes] = field(default_factory=dict, compare=False, hash=False)

@@ -156,7 +156,7 @@ class EvidenceConfig(_Model):
     # TSA's time (seconds, plus the TSA's stated accuracy)
     time_tolerance_s: Annotated[float, Field(gt=0)] = 600.0
     # a flagged model's own file is captured and sealed when no larger than this (bytes)
-    model_file_max_bytes: Annotated[int, Field(ge=0)] = 256 * 1024 * 1024
+    model_file_max_bytes: Annotated[int, Field(ge=0)] = 64 * 1024 * 1024
     # a monitoring run seals at most this many new findings; the rest wait for the next run
     max_captures_per_run: Annotated[int, Field(ge=0)] = 50
 

@@ -97,7 +97,7 @@ def _after_review(
     model = next((f for f in findings if f["kind"] == "model" and f["decision"] == "flag"), None)
     if model is not None:
         _step(f"a flagged model (finding {model['id']}): captured and exported with its header")
-        _run([*RIGHTSWATCH, "capture", str(model["id"])], client)
+        _run([*RIGHTSWATCH, "capture", str(model["id"]), "--placement"], client)
         out = client / "rightswatch-data" / "evidence" / "bundles" / f"model-{model['id']}.zip"
         _run([*RIGHTSWATCH, "export", str(model["id"]), "--out", str(out)], client)
         print(f"model bundle:        {out}")

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from crawler.items import Candidate, CrawlFailure, FailureStatus, ImageCandidate, ModelCandidate
 from crawler.middlewares.warc import warc_path
 from crawler.state import fingerprint
+from evidence.dissemination import HISTORY_KEY, history, observe
 from evidence.models import Candidate as CandidateRow
 from evidence.models import CandidateState, Character, Decision, Finding, Platform
 from evidence.placement import CRAWL_KEY, DISCOVERY_KEY, ItemPlacement
@@ -225,8 +226,11 @@ class RecordPipeline:
 
     def _candidate(self, session: Session, item: Candidate) -> str:
         row = self._find(session, item.kind.value, item.external_id)
+        seen = observe(history(row.raw) if row is not None else None, item.stats, item.fetched_at)
         if row is not None and item.unchanged:
             row.last_seen = item.fetched_at
+            if seen != history(row.raw):  # counts moved: keep the observation
+                row.raw = {**row.raw, HISTORY_KEY: seen}
             return "unchanged"
         taken_down = item.licence.mode in ("TakenDown", "disabled")
         fields: dict[str, Any] = {
@@ -246,6 +250,7 @@ class RecordPipeline:
             "warc_record_id": item.warc_record_id,
         }
         fields["raw"]["fingerprint"] = fields.pop("fingerprint")
+        fields["raw"][HISTORY_KEY] = seen
         if row is None:
             row = CandidateRow(
                 platform_id=self.platform_id,

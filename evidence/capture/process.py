@@ -8,7 +8,8 @@ a complete, reliable, normally running environment; research/evidence.md §3.1, 
   fresh, empty browser context (no profile, cookies, storage or service workers);
 - proxy settings in the capture's environment (credentials removed) and that the browser was
   given no proxy;
-- the SHA-256 of the hosts file, so a redirected name would show;
+- the SHA-256 of the hosts file, so a redirected name would show, and the address the browser
+  connected to beside the resolver's answer;
 - the User-Agent actually sent with the page request, checked against the browser's version;
 - an *annotated* copy of the viewport screenshot with the URL and UTC time in a banner (the
   raw screenshots stay untouched).
@@ -75,6 +76,16 @@ def user_agent_check(
         "browser_version": browser_version,
         "claimed_version": claimed,
         "consistent": claimed == browser_version if claimed else sent is not None,
+    }
+
+
+def dns_check(resolver: Mapping[str, Any], server_ip: str | None) -> dict[str, Any]:
+    """The address the browser actually connected to, beside the resolver's answer."""
+    addresses = list(resolver.get("addresses") or [])
+    return {
+        "resolver_answer": addresses,
+        "browser_connected_to": server_ip or None,
+        "consistent": bool(server_ip) and server_ip in addresses,
     }
 
 

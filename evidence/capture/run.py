@@ -176,7 +176,7 @@ async def _capture(browser: Browser, job: CaptureJob, capture_id: str, work: Pat
         highlight = await _highlight(page, job.options.highlight_url)
         writer.write_bytes(
             process.ANNOTATED_FILE,
-            process.annotate(full_png, state.final_url, shot_at, highlight, _note(job))
+            process.annotate(full_png, state.final_url, shot_at, highlight, _note(job, highlight))
             if job.options.highlight_url
             else process.annotate(viewport_png, state.final_url, shot_at),
         )  # a marked-up copy; the raw screenshots stay raw
@@ -217,6 +217,7 @@ async def _capture(browser: Browser, job: CaptureJob, capture_id: str, work: Pat
         )  # fmt: skip
     stages.mark("warc")
     outcome = CaptureOutcome.REMOVED if removed else CaptureOutcome.SEALED
+    dns = await metadata.dns_answer(job.url)
     meta = {
         "capture_id": capture_id,
         "outcome": outcome.value,
@@ -231,7 +232,7 @@ async def _capture(browser: Browser, job: CaptureJob, capture_id: str, work: Pat
             "certificate_file": metadata.TLS_CERT_FILE if certificate else None,
             "certificate_error": certificate_error or None,
         },
-        "dns": await metadata.dns_answer(job.url),
+        "dns": dns,
         "environment": metadata.environment(browser_version),
         "options": job.options.as_dict(),
         "operator": job.options.operator,
@@ -258,6 +259,7 @@ async def _capture(browser: Browser, job: CaptureJob, capture_id: str, work: Pat
             "profile": process.FRESH_PROFILE,
             "proxy": process.proxy_settings(),
             "hosts_file": process.hosts_file(),
+            "dns": process.dns_check(dns, main.server_ip if main else None),
             "user_agent": process.user_agent_check(
                 main.request_headers if main else (), browser_version
             ),
@@ -292,10 +294,12 @@ async def _highlight(page: Page, url: str | None) -> tuple[int, int, int, int] |
     return await process.locate(page, url) if url else None
 
 
-def _note(job: CaptureJob) -> str:
+def _note(job: CaptureJob, box: tuple[int, int, int, int] | None) -> str:
     rank = job.subject.get("rank")
-    where = f" at position {rank}" if rank else ""
-    return f"marked: the item {job.options.highlight_url}{where} on this listing"
+    where = f" (position {rank} when crawled)" if rank else ""
+    if box is None:
+        return f"no link to the item {job.options.highlight_url}{where} found on this page"
+    return f"framed in red: the item {job.options.highlight_url}{where}"
 
 
 async def _settle(page: Page, options: CaptureOptions) -> None:

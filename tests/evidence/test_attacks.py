@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -246,3 +246,20 @@ def test_cli_verify_names_the_reason(case, tmp_path):
     assert result["anchored"] and result["verdict"] == "NOT VERIFIED"
     assert any(c["name"] == "anchor" and "not the published key" in c["detail"]
                for c in result["checks"])  # fmt: skip
+
+
+def test_custody_times_may_differ_a_little_between_machines_not_an_hour(tmp_path):
+    from evidence.crosscheck import anchor_problems
+
+    t0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+    def chain(back: timedelta) -> list:  # type: ignore[type-arg]
+        first = next_entry(None, CustodyAction.CAPTURED, actor="w1", subject="finding:1", at=t0)
+        return [first, next_entry(first, CustodyAction.SEALED, actor="w2", subject="finding:1",
+                                  at=t0 - back)]  # fmt: skip
+
+    assert (
+        anchor_problems(tmp_path, chain(timedelta(seconds=2)), TrustAnchors(), bundle=False) == []
+    )
+    problems = anchor_problems(tmp_path, chain(timedelta(hours=1)), TrustAnchors(), bundle=False)
+    assert problems and "goes back" in problems[0]

@@ -178,6 +178,9 @@ def test_pdf_report_contains_hashes(bundle):
     for article in ("第十一条", "第十四条", "第十五条", "第九十三条", "第九十四条"):
         assert article in html
     assert "{'" not in html and "&#39;kind&#39;" not in html
+    # serials in hex beside decimal; the host clock offset stated with the TSA's accuracy
+    assert "(hex 0x" in html and "TSA accuracy 时间戳精度 ±1.0 s" in html
+    assert "I, <b>Test Operator</b>" in html  # the certification is filled from the case
 
 
 # --- tamper cases: every one fails and names the file --------------------------------------

@@ -134,6 +134,8 @@ def test_capture_records_how_it_was_made(tmp_path, chromium, site, sealing):
 
     hosts = Path("/etc/hosts").read_bytes()
     assert process["hosts_file"]["sha256"] == hashlib.sha256(hosts).hexdigest()
+    assert process["dns"] == {"resolver_answer": ["127.0.0.1"],
+                              "browser_connected_to": "127.0.0.1", "consistent": True}  # fmt: skip
     ua = process["user_agent"]
     assert ua["consistent"] and ua["claimed_version"] == ua["browser_version"]
     assert f"Chrome/{ua['browser_version']}" in ua["sent"]

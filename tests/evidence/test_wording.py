@@ -123,3 +123,19 @@ def test_a_model_capture_fetches_samples_and_a_small_model_file():
     )  # fmt: skip
     image = Candidate(kind=CandidateKind.IMAGE, media_url="http://p/i.png", raw={"crawl": crawl})
     assert finding_media(image, 2**20) == ("http://p/i.png",)
+
+
+def test_dissemination_is_kept_across_observations():
+    from datetime import timedelta
+
+    from evidence.dissemination import MAX_OBSERVATIONS, history, observe
+
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    seen = observe(None, {"downloads": 10, "likes": 2}, t0)
+    seen = observe(seen, {"downloads": 10, "likes": 2}, t0 + timedelta(days=1))  # unchanged
+    seen = observe(seen, {"downloads": 250, "likes": 31}, t0 + timedelta(days=9))
+    assert [o["counts"]["downloads"] for o in seen] == [10, 250]
+    assert history({"dissemination": seen}) == seen and history(None) == []
+    for day in range(MAX_OBSERVATIONS + 5):
+        seen = observe(seen, {"downloads": 300 + day}, t0 + timedelta(days=10 + day))
+    assert len(seen) == MAX_OBSERVATIONS and seen[0]["counts"]["downloads"] == 10

@@ -63,3 +63,11 @@ url = "sqlite:///{tmp_path / "case.db"}"
     assert exported.returncode == 0, exported.stderr
     verified = rw(tmp_path, "verify", "case.zip")
     assert verified.returncode == 0 and "VERIFIED" in verified.stdout, verified.stdout
+    # the config's recorded key and tsa_ca_files are the operator's own trust anchors
+    assert "anchored to the published key" in " ".join(verified.stdout.split())
+    assert "timestamped" in keys.stdout and len(list((tmp_path / "evidence/keys").iterdir())) == 1
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "case.zip").write_bytes((tmp_path / "case.zip").read_bytes())
+    plain = rw(elsewhere, "verify", "case.zip")  # no config here: nothing to anchor against
+    assert plain.returncode == 0 and "self-consistent only" in " ".join(plain.stdout.split())
