@@ -34,6 +34,7 @@ from evidence.verify import VerifyReport, verify_bundle
 from evidence.verify_text import verify_script
 from tests.support.casefile import seed_finding
 from tests.support.clock_tsa import ClockStamper, authority, served_tsa
+from tests.support.guard import allow
 
 DAY = timedelta(days=1)
 
@@ -50,7 +51,7 @@ def case(tmp_path_factory, keypair, site, chromium):  # type: ignore[no-untyped-
         )  # fmt: skip
         store = Store.open(f"sqlite:///{base / 'case.db'}")
         fid = seed_finding(store, site.url, "attack1", base / "refs")
-        options = CaptureOptions(operator="Test Operator", settle_ms=100)
+        options = allow(site.url, CaptureOptions(operator="Test Operator", settle_ms=100))
         result = chromium.run(
             capture_findings_async(store, [fid], settings, options, browser=chromium.browser)
         )[0]

@@ -119,7 +119,9 @@ def test_capture_records_how_it_was_made(tmp_path, chromium, site, sealing):
 
     from PIL import Image
 
-    result = chromium.capture(CaptureJob(f"{site.url}/js", tmp_path, OPTIONS, sealing))
+    result = chromium.capture(
+        CaptureJob(f"{site.url}/js", tmp_path, allow(site.url, OPTIONS), sealing)
+    )
     assert result.outcome is CaptureOutcome.SEALED, result.message
     root = result.directory
     assert root is not None

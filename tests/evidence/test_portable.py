@@ -15,12 +15,13 @@ from evidence.trust import TrustAnchors
 from evidence.verify import verify_bundle
 from rightswatch.review.media import candidate_thumbnail, capture_files
 from tests.support.casefile import seed_finding
+from tests.support.guard import allow, local_guard
 
 
-def _settings(folder: Path, keypair, tsa) -> EvidenceSettings:  # type: ignore[no-untyped-def]
+def _settings(folder: Path, keypair, tsa, site_url: str) -> EvidenceSettings:  # type: ignore[no-untyped-def]
     return EvidenceSettings(
         folder=folder, signing_key=keypair[0], tsa_urls=(tsa.url,), operator="Test Operator",
-        extra_ca={tsa.url: tsa.ca_pem},
+        extra_ca={tsa.url: tsa.ca_pem}, capture_guard=local_guard(site_url),
     )  # fmt: skip
 
 
@@ -30,8 +31,8 @@ def test_copied_case_folder_exports_verifies_and_displays(tmp_path, keypair, tsa
     first = tmp_path / "office" / "case"
     store = Store.open(f"sqlite:///{first / 'case.db'}")
     fid = seed_finding(store, site.url, "portable1", first / "refs")
-    options = CaptureOptions(operator="Test Operator", settle_ms=100)
-    settings = _settings(first / "evidence", keypair, tsa)
+    options = allow(site.url, CaptureOptions(operator="Test Operator", settle_ms=100))
+    settings = _settings(first / "evidence", keypair, tsa, site.url)
     result = chromium.run(
         capture_findings_async(store, [fid], settings, options, browser=chromium.browser)
     )[0]
@@ -47,7 +48,7 @@ def test_copied_case_folder_exports_verifies_and_displays(tmp_path, keypair, tsa
     shutil.copytree(first, moved)
     shutil.rmtree(first)  # nothing may still point at the old place
     store = Store.open(f"sqlite:///{moved / 'case.db'}")
-    settings = _settings(moved / "evidence", keypair, tsa)
+    settings = _settings(moved / "evidence", keypair, tsa, site.url)
     out = tmp_path / "copied.zip"
     export_bundle(store, [fid], str(out), settings, report=False)
     trust = TrustAnchors(settings.sealing().signer.fingerprint, (tsa.ca_pem,))

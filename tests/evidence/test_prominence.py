@@ -14,6 +14,7 @@ from evidence.prominence import capture_placement
 from evidence.settings import EvidenceSettings
 from evidence.verify import verify_bundle
 from tests.support.casefile import seed_finding
+from tests.support.guard import local_guard
 
 
 def test_listing_is_sealed_with_the_item_framed_and_exported(store, tmp_path, tsa, keypair, site):
@@ -22,6 +23,7 @@ def test_listing_is_sealed_with_the_item_framed_and_exported(store, tmp_path, ts
     settings = EvidenceSettings(
         folder=tmp_path / "evidence", signing_key=keypair[0], tsa_urls=(tsa.url,),
         operator="Test Operator", extra_ca={tsa.url: tsa.ca_pem},
+        capture_guard=local_guard(site.url),
     )  # fmt: skip
     fid = seed_finding(store, site.url, "prominent1", tmp_path / "refs")
     assert capture_findings(store, [fid], settings)[0].sealed
