@@ -80,6 +80,20 @@ def measure(truth: list[dict[str, Any]], found: dict[tuple[str, str, str], str])
                 got = Counter(str(r.get(field)) for r in hit)
                 shown = ", ".join(f"{k} {got[k]}/{n}" for k, n in sorted(total.items()))
                 print(f"    by {field}: {shown}")
+            # Innocent by pixels, but posted under a look-alike model: a flag here carries a
+            # "generated with LoRA ..." reason (matching/generation.py), shown apart.
+            lookalike_models = {
+                str(m["external_id"])
+                for m in truth
+                if m["platform"] == platform and m["kind"] == "model" and m["character"]
+            }
+            via_lora = [r for r in flagged if str(r.get("model_id")) in lookalike_models]
+            if via_lora:
+                print(
+                    f"    of the innocents flagged, {len(via_lora)} were posted under a "
+                    f"look-alike model (flagged from their generation data); "
+                    f"{len(flagged) - len(via_lora)} otherwise"
+                )
             missed = [f"{r['external_id']}:{r.get('how')}" for r in positives if r not in hit]
             if missed:
                 print(f"    missed: {', '.join(missed[:12])}")
