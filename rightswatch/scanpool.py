@@ -26,7 +26,7 @@ from types import TracebackType
 
 from crawler.likeness import EngineSpec, build_engine
 from matching import Engine
-from matching.index import limit_threads
+from matching.index import limit_threads, restore_threads, thread_counts
 from rightswatch.likeness import ScanResult, scan_one
 
 FORK_POOL_FROM = 24
@@ -62,7 +62,12 @@ def choose_processes(files: int, workers: int = 0) -> int:
 
 
 def _init_forked() -> None:
-    """Nothing to do: the parent limited the thread pools before forking (see above)."""
+    """Nothing to do: the parent capped its thread pools before forking.
+
+    Resizing OpenCV's pool in a forked child waits for worker threads that exist only in the
+    parent, and hangs; so the cap is set in the parent, whose idle pool threads are then
+    stopped, and the children inherit it.
+    """
 
 
 def _init_spawned(spec: EngineSpec) -> None:
@@ -86,13 +91,15 @@ class ScanPool:
         self.processes = choose_processes(files, workers)
         self.forked = can_fork()
         self._pool: Pool | None = None
+        self._threads: tuple[int, int] | None = None
 
     def __enter__(self) -> ScanPool:
         if self.processes <= 1:
             _ENGINE[:] = [build_engine(self.spec)]
         elif self.forked:
-            limit_threads(1)
             _ENGINE[:] = [build_engine(self.spec)]
+            self._threads = thread_counts()
+            limit_threads(1)
             self._pool = multiprocessing.get_context("fork").Pool(
                 self.processes, initializer=_init_forked
             )
@@ -125,6 +132,9 @@ class ScanPool:
                 self._pool.terminate()
             self._pool.join()
             self._pool = None
+        if self._threads is not None:
+            restore_threads(self._threads)
+            self._threads = None
         _ENGINE.clear()
 
 

@@ -160,7 +160,7 @@ def test_safetensors_header_parsed_and_hashed() -> None:
         (struct.pack("<Q", 2**63), "exceeds"),
         (struct.pack("<Q", MAX_HEADER_BYTES + 1), "exceeds"),
         (struct.pack("<Q", 0), "too small"),
-        (b"\x01\x02", "only 2 of 8"),
+        (b"\x01\x02", "2 of 8 length bytes"),
     ],
 )
 def test_absurd_header_lengths_refused(prefix: bytes, message: str) -> None:
@@ -171,11 +171,11 @@ def test_absurd_header_lengths_refused(prefix: bytes, message: str) -> None:
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        (b'{"__metadata__": {"a": "b"', "not UTF-8 JSON"),
-        (b"[1, 2]", "not a JSON object"),
+        (b'{"__metadata__": {"a": "b"', "not valid UTF-8 JSON"),
+        (b"[1, 2]", "not an object"),
         (b'{"__metadata__": {"a": 1}}', "string-to-string"),
         (b'{"t": {"dtype": "F16", "shape": [2], "data_offsets": [9, 1]}}', "tensor 't'"),
-        (b"\xff\xfe{}", "not UTF-8 JSON"),
+        (b"\xff\xfe{}", "not valid UTF-8 JSON"),
     ],
 )
 def test_broken_headers_refused(raw: bytes, message: str) -> None:

@@ -30,6 +30,8 @@ from evidence.models import (
 )
 from evidence.store import Store
 from evidence.verify import verify_bundle
+from rightswatch.config import load_config
+from rightswatch.evidence_settings import evidence_settings
 from rightswatch.monitor import RunOptions, RunSummary, run_monitoring
 from rightswatch.recheck import lease_name, run_rechecks
 from tests.support.sandbox import SandboxServer, start_sandbox
@@ -204,7 +206,9 @@ def test_recheck_proves_removal_and_persistence(world: World) -> None:
             )
         ).one()
         assert removal.manifest_sha256 and removal.bundle_path
-    assert verify_bundle(Path(str(removal.bundle_path))).ok
+    # stored relative to the evidence folder (portable case files)
+    folder = evidence_settings(load_config(world.config)).folder
+    assert verify_bundle(folder / str(removal.bundle_path)).ok
     platform = next(iter(summary.response_hours))
     assert summary.response_hours[platform]["removed"] == 1
     assert 47 <= summary.response_hours[platform]["median_hours"] <= 49

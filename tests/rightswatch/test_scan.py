@@ -120,7 +120,7 @@ def test_scan_reports_every_file_and_goes_on(project: Path) -> None:
         assert name in by_name[name]["error"]
     assert "decompression bomb" in by_name["bomb.png"]["error"]
     assert "header length" in by_name["huge-header.safetensors"]["error"]
-    assert "not valid JSON" in by_name["broken.safetensors"]["error"]
+    assert "not valid UTF-8 JSON" in by_name["broken.safetensors"]["error"]
     for name in ("dot.png", "cmyk.jpg", "palette.gif", "anim.webp"):
         assert by_name[name]["error"] is None
         assert by_name[name]["decision"] == "ignore"
