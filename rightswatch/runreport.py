@@ -8,7 +8,7 @@ import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from evidence.models import Decision
+from evidence.kinds import Decision
 from rightswatch.config import WatchConfig
 from rightswatch.notify import Digest, DigestFinding
 
