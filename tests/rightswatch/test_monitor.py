@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from evidence.exceptions import LeaseHeld
+from evidence.kinds import Decision
 from evidence.lease import hold
 from evidence.models import (
     Candidate,
@@ -30,8 +31,9 @@ from evidence.models import (
 )
 from evidence.store import Store
 from evidence.verify import verify_bundle
-from rightswatch.monitor import RunOptions, RunSummary, run_monitoring
+from rightswatch.monitor import RunOptions, run_monitoring
 from rightswatch.recheck import lease_name, run_rechecks
+from rightswatch.runsummary import RunSummary
 from tests.support.sandbox import SandboxServer, start_sandbox
 from tests.support.webhook import Receiver
 
@@ -91,10 +93,10 @@ def test_first_run_flags_and_seals_evidence(world: World) -> None:
     assert s.captures_sealed == 2 and s.captures_failed == 0
     assert s.by_character_platform and all(v > 0 for v in s.by_character_platform.values())
     top = s.top_finding
-    assert top is not None and top["bundle"].startswith("file://")
-    report = verify_bundle(Path(top["bundle"].removeprefix("file://")))
+    assert top is not None and top.bundle is not None and top.bundle.startswith("file://")
+    report = verify_bundle(Path(top.bundle.removeprefix("file://")))
     assert report.ok, [c for c in report.checks if not c.ok]
-    assert [Path(p).suffix for p in top["reports"]] == [".pdf", ".html"]
+    assert [Path(p).suffix for p in top.reports] == [".pdf", ".html"]
     markdown = Path(str(s.report_markdown)).read_text(encoding="utf-8")
     assert f"# Monitoring run {s.run_id}" in markdown
     assert "infring" not in markdown.lower()
@@ -107,19 +109,19 @@ def test_findings_match_the_ground_truth_characters(world: World) -> None:
         (t["platform"], t["kind"], str(t["external_id"])): t["character"]
         for t in world.sandbox.truth()
     }
-    flags = [f for f in world.first.new_findings if f["decision"] == "flag"]
-    reviews = [f for f in world.first.new_findings if f["decision"] == "review"]
+    flags = [f for f in world.first.new_findings if f.decision is Decision.FLAG]
+    reviews = [f for f in world.first.new_findings if f.decision is Decision.REVIEW]
     assert flags
     for f in flags:
-        key = (f["platform"], f["kind"], str(f["external_id"]))
-        assert truth.get(key) == f["character"], f"{key} flagged as {f['character']}"
+        key = (f.platform, f.kind.value, f.external_id)
+        assert truth.get(key) == f.character, f"{key} flagged as {f.character}"
     for f in reviews:
-        key = (f["platform"], f["kind"], str(f["external_id"]))
-        assert truth.get(key) in (None, f["character"]), f"{key} queued as {f['character']}"
+        key = (f.platform, f.kind.value, f.external_id)
+        assert truth.get(key) in (None, f.character), f"{key} queued as {f.character}"
 
 
 def test_rerun_with_nothing_new_adds_nothing(world: World) -> None:
-    assert world.second.new_findings == []
+    assert world.second.new_findings == ()
     assert world.second.captures_sealed == 0
     with world.store.session() as s:
         ids = s.scalars(select(Candidate.external_id)).all()
