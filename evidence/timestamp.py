@@ -9,7 +9,7 @@ message imprint equal to ours. Anything else raises :class:`TimestampError` nami
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -216,8 +216,3 @@ def timestamper_for(spec: TsaSpec) -> Timestamper:
         known = ", ".join(sorted(TIMESTAMPERS))
         raise TimestampError(f"{spec.url}: unsupported TSA scheme {scheme!r} (known: {known})")
     return factory(spec)
-
-
-def timestampers_for(specs: Sequence[TsaSpec]) -> list[Timestamper]:
-    """One client per configured TSA."""
-    return [timestamper_for(spec) for spec in specs]
