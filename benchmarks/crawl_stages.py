@@ -9,9 +9,10 @@ off the reactor thread (media checks, the database thread, the likeness thread) 
 where it runs. Timers are exclusive: a stage entered inside another (a SHA-256 digest inside a
 WARC write, a commit inside a record) is charged to the inner stage only, so the stages add up.
 "other" is the child's whole CPU (``getrusage``) minus the stages: Scrapy's engine, Twisted,
-HTTP, the middlewares, what is not wrapped, and the worker threads of native libraries
-(OpenCV, faiss, numpy), which no Python timer sees. Wrapped names that do not exist are skipped and
-listed, so the table says what it measured. With PROFILE.pstats, the reactor thread also runs
+HTTP, the middlewares, what is not wrapped, and any native worker thread (the crawl child
+holds OpenCV and faiss to one thread, so their work is charged to the stage that called
+them). Wrapped names that do not exist are skipped and listed, so the table says what it
+measured. With PROFILE.pstats, the reactor thread also runs
 under cProfile (which sees that thread only) to show what "other" is made of.
 """
 
@@ -115,6 +116,7 @@ WRAPPED = (
     ("content fingerprint", "crawler.state:fingerprint"),
     ("media: decode, bomb guard, hashes", "crawler.pipelines.media:check_image"),
     ("media: store by SHA-256", "crawler.pipelines.media:store_bytes"),
+    ("likeness engine: load references", "crawler.child:load_engine"),
     ("matching (likeness engine)", "crawler.pipelines.match:MatchPipeline._judge"),
     ("database: record (ORM work)", "crawler.pipelines.record:RecordPipeline.record"),
     ("database: flush + commit", "sqlalchemy.orm.session:SessionTransaction.commit"),
@@ -152,6 +154,9 @@ def _process_cpu() -> float:
 
 
 def main(argv: list[str]) -> int:
+    import os
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # as crawler.run.main, before numpy and faiss
     from crawler.child import crawl_in_this_process
     from crawler.plan import CrawlPlan
 

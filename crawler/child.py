@@ -29,6 +29,7 @@ from crawler.spiders.huggingface import HuggingFaceSpider
 from crawler.state import SeenIndex
 from evidence.models import Candidate, CandidateState, Platform, PlatformKind
 from evidence.store import Store
+from matching.index import limit_threads
 
 SPIDERS: dict[PlatformKind, type[Spider]] = {
     PlatformKind.CIVITAI: CivitaiSpider,
@@ -95,6 +96,7 @@ def crawler_settings(plan: CrawlPlan, target: PlatformTarget) -> dict[str, Any]:
 
 
 def crawl_in_this_process(plan: CrawlPlan, report_file: Path) -> None:
+    limit_threads(1)  # see crawler.run.main: the likeness engine judges on one thread
     store = Store.open(plan.database_url, upgrade=False)
     likeness = load_engine(store, plan.match)
     run = str(plan.run_id) if plan.run_id is not None else "adhoc"

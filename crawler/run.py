@@ -264,6 +264,11 @@ def run_crawl(
 
 def main(argv: list[str]) -> int:
     """The child: ``python -m crawler.run PLAN.json REPORT.json``."""
+    # The likeness engine judges on one thread of its own (the match pipeline's pool). OpenMP
+    # pools left at one thread per core spin beside it on the cores the reactor and the
+    # database thread need: 5.6x the crawl's CPU per candidate with references loaded
+    # (docs/performance.md, Crawler). Set before the libraries load; an operator's value wins.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     from crawler.child import crawl_in_this_process
 
     plan = CrawlPlan.from_json(Path(argv[0]).read_text(encoding="utf-8"))
