@@ -17,7 +17,6 @@ from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.spiders import Spider
-from sqlalchemy import select
 
 from crawler.likeness import load_engine
 from crawler.middlewares.warc import warc_path
@@ -27,7 +26,8 @@ from crawler.spiders.civitai import CivitaiSpider
 from crawler.spiders.gallery import GallerySpider
 from crawler.spiders.huggingface import HuggingFaceSpider
 from crawler.state import SeenIndex
-from evidence.models import Candidate, CandidateState, Platform, PlatformKind
+from evidence.kinds import PlatformKind
+from evidence.queries.seen import stored_fingerprints
 from evidence.store import Store
 from matching.index import limit_threads
 
@@ -65,17 +65,7 @@ COUNTER_KEYS = {
 
 def load_seen(store: Store, platform: str) -> SeenIndex:
     """Fingerprints of the content stored for ``platform`` (failed rows are not 'seen')."""
-    with store.session() as session:
-        rows = session.execute(
-            select(Candidate.kind, Candidate.external_id, Candidate.raw["fingerprint"].as_string())
-            .join(Platform, Candidate.platform_id == Platform.id)
-            .where(
-                Platform.name == platform,
-                Candidate.state.in_((CandidateState.STORED, CandidateState.TAKEN_DOWN)),
-            )
-        )
-        entries = {(k.value, str(e)): str(f or "") for k, e, f in rows}
-    return SeenIndex(platform=platform, entries=entries)
+    return SeenIndex(platform=platform, entries=stored_fingerprints(store, platform))
 
 
 def crawler_settings(plan: CrawlPlan, target: PlatformTarget) -> dict[str, Any]:

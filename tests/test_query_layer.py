@@ -32,7 +32,6 @@ LEFT: dict[str, str] = {
     "rightswatch/library.py": ENGINE,
     "rightswatch/commands/references.py": ENGINE,
     "crawler/run.py": CRAWL_RUN,
-    "crawler/child.py": CRAWL_RUN + " (with the seen-index read)",
     "rightswatch/distributed/coordinator.py": CRAWL_RUN,
     "rightswatch/recheck.py": "marking a finding persisting moves onto the finding lifecycle "
     "(evidence/lifecycle.py), which owns that write",
