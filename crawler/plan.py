@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.exceptions import CrawlConfigError
-from evidence.kinds import PlatformKind
+from evidence.models import PlatformKind
 
 # Hosts a platform legitimately sends us to besides its base URL's host (media CDNs, file
 # storage behind download redirects). platforms.md §1.8 (image.civitai.com) and §2.3 (HF CDN).

@@ -12,7 +12,7 @@ from typing import Any
 from crawler import __version__
 from crawler.plan import PlatformTarget, RobotsPolicy
 from evidence.capture.chromium import CHROMIUM_ARGS, CHROMIUM_PATH
-from evidence.kinds import PlatformKind
+from evidence.models import PlatformKind
 
 USER_AGENT = (
     f"rightswatch/{__version__} (rights-holder monitoring; contact: see operator in WARC warcinfo)"
