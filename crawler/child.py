@@ -8,7 +8,6 @@ earlier runs saw) are handed to the spiders as arguments, because Scrapy deep-co
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from scrapy.spiders import Spider
 from crawler.likeness import load_engine
 from crawler.middlewares.warc import warc_path
 from crawler.plan import CrawlPlan, PlatformTarget
+from crawler.run import PlatformReport, write_report
 from crawler.settings import BASE, settings_for
 from crawler.spiders.civitai import CivitaiSpider
 from crawler.spiders.gallery import GallerySpider
@@ -118,20 +118,18 @@ def crawl_in_this_process(plan: CrawlPlan, report_file: Path) -> None:
         )
         crawlers.append((target, crawler))
     process.start(install_signal_handlers=True)
-    platforms = []
+    platforms: list[PlatformReport] = []
     for target, crawler in crawlers:
         stats = crawler.stats.get_stats() if crawler.stats is not None else {}
         platforms.append(
-            {
-                "name": target.name,
-                "finish_reason": reasons.get(target.name, "not started"),
-                "counters": {k: int(stats.get(v, 0)) for k, v in COUNTER_KEYS.items()},
-                "warc_file": str(warc_path(plan.output_dir / f"run-{run}", run, target.name)),
-                "match_note": likeness.note,
-                "failures": stats.get("rightswatch/failure_list", []),
-            }
+            PlatformReport(
+                name=target.name,
+                finish_reason=reasons.get(target.name, "not started"),
+                counters={k: int(stats.get(v, 0)) for k, v in COUNTER_KEYS.items()},
+                warc_file=str(warc_path(plan.output_dir / f"run-{run}", run, target.name)),
+                match_note=likeness.note,
+                failures=tuple(stats.get("rightswatch/failure_list", [])),
+            )
         )
     store.dispose()
-    tmp = report_file.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"platforms": platforms}, default=str), encoding="utf-8")
-    tmp.replace(report_file)
+    write_report(report_file, platforms)

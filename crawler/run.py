@@ -87,6 +87,37 @@ class PlatformReport:
     def finished(self) -> bool:
         return self.finish_reason == "finished"
 
+    def to_json(self) -> dict[str, Any]:
+        """What the crawl child writes to its report file, one entry per platform."""
+        return {
+            "name": self.name,
+            "finish_reason": self.finish_reason,
+            "counters": dict(self.counters),
+            "warc_file": self.warc_file,
+            "match_note": self.match_note,
+            "failures": [dict(f) for f in self.failures],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PlatformReport:
+        """The parent's reading of :meth:`to_json` (the one schema of the report file)."""
+        return cls(
+            name=str(data["name"]),
+            finish_reason=str(data["finish_reason"]),
+            counters={k: int(v) for k, v in data["counters"].items()},
+            warc_file=data.get("warc_file"),
+            match_note=data.get("match_note"),
+            failures=tuple(data.get("failures", [])),
+        )
+
+
+def write_report(path: Path, platforms: Sequence[PlatformReport]) -> None:
+    """The crawl child's report file, written atomically (read back by :func:`run_crawl`)."""
+    tmp = path.with_suffix(".tmp")
+    body = {"platforms": [p.to_json() for p in platforms]}
+    tmp.write_text(json.dumps(body, default=str), encoding="utf-8")
+    tmp.replace(path)
+
 
 @dataclass(frozen=True)
 class CrawlReport:
@@ -135,17 +166,7 @@ def run_status(platforms: Sequence[PlatformReport], error: str | None) -> RunSta
 
 def _read_report(path: Path) -> tuple[PlatformReport, ...]:
     data = json.loads(path.read_text(encoding="utf-8"))
-    return tuple(
-        PlatformReport(
-            name=p["name"],
-            finish_reason=p["finish_reason"],
-            counters={k: int(v) for k, v in p["counters"].items()},
-            warc_file=p.get("warc_file"),
-            match_note=p.get("match_note"),
-            failures=tuple(p.get("failures", [])),
-        )
-        for p in data["platforms"]
-    )
+    return tuple(PlatformReport.from_json(p) for p in data["platforms"])
 
 
 def open_run(

@@ -191,12 +191,4 @@ def run_shard(
     reports = data.get("platforms") or []
     if len(reports) != 1:
         raise ShardFailed(run_id, shard_key, f"expected one platform report in {report_file}")
-    p = reports[0]
-    return PlatformReport(
-        name=str(p["name"]),
-        finish_reason=str(p["finish_reason"]),
-        counters={k: int(v) for k, v in p["counters"].items()},
-        warc_file=p.get("warc_file"),
-        match_note=p.get("match_note"),
-        failures=tuple(p.get("failures", [])),
-    )
+    return PlatformReport.from_json(reports[0])
