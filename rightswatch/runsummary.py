@@ -33,6 +33,17 @@ class TopFinding:
             "reports": list(self.reports)
         }
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TopFinding:
+        return cls(
+            finding_id=int(data["finding_id"]),
+            score=float(data["score"]),
+            capture=data.get("capture"),
+            bundle=data.get("bundle"),
+            bundle_sha256=data.get("bundle_sha256"),
+            reports=tuple(data.get("reports") or ()),
+        )
+
 
 def by_character_platform(rows: Sequence[FindingRow]) -> dict[str, int]:
     """How many findings (ignored ones aside) per "character on platform"."""
@@ -87,3 +98,24 @@ class RunSummary:
             "report_markdown": self.report_markdown,
             "notifications_failed": list(self.notifications_failed),
         }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RunSummary:
+        """A run report's JSON read back (the counts derived from the findings are recomputed)."""
+        top = data.get("top_finding")
+        return cls(
+            run_id=int(data["run_id"]),
+            status=RunStatus(data["status"]),
+            started_at=str(data["started_at"]),
+            finished_at=str(data["finished_at"]),
+            seconds=float(data["seconds"]),
+            new_findings=tuple(FindingRow.from_json(f) for f in data.get("new_findings") or ()),
+            captures_sealed=int(data.get("captures_sealed") or 0),
+            captures_failed=int(data.get("captures_failed") or 0),
+            failures=[str(f) for f in data.get("failures") or ()],
+            crawl=dict(data.get("crawl") or {}),
+            top_finding=TopFinding.from_json(top) if top else None,
+            report_json=data.get("report_json"),
+            report_markdown=data.get("report_markdown"),
+            notifications_failed=[str(f) for f in data.get("notifications_failed") or ()],
+        )

@@ -44,8 +44,13 @@ def _aliases(who: Character) -> str:
     return "{ " + ", ".join(f"{k} = {_toml_list(v)}" for k, v in groups.items()) + " }"
 
 
-def watch_toml(url: str) -> str:
-    """The watch.toml text for a sandbox at ``url``."""
+def watch_toml(url: str, cdn: str = "") -> str:
+    """The watch.toml text for a sandbox at ``url`` whose CDN listener is ``cdn``.
+
+    The CDN listener is a loopback address, not one of the real CDN names the platforms'
+    defaults allow, so it is named in ``allowed_hosts`` (as an operator would add a CDN).
+    """
+    cdn_entry = cdn.removeprefix("http://").removeprefix("https://").rstrip("/")
     lines = [
         f"# Demo client for the rightswatch sandbox at {url}.",
         "# Written by `python -m sandbox client`; the TSA below is UNTRUSTED (demo only).",
@@ -69,12 +74,16 @@ def watch_toml(url: str) -> str:
             f'name = "{name}"',
             f'kind = "{name}"',
             f'base_url = "{base}"',
+            *([f'allowed_hosts = ["{cdn_entry}"]'] if cdn_entry and name != "gallery" else []),
             "",
             "[platforms.politeness]",
             "concurrency = 4",
             "delay_seconds = 0.0",
         ]
     lines += [
+        "",
+        "[crawler]",
+        'contact = "sandbox demo <demo@example.invalid>"',
         "",
         "[evidence]",
         'folder = "rightswatch-data/evidence"',
@@ -99,5 +108,5 @@ def write_client(url: str, out: Path) -> list[Path]:
     ca = out / "tsa-ca.pem"
     ca.write_bytes(_fetch(f"{url}/tsa/ca.pem"))
     config = out / "watch.toml"
-    config.write_text(watch_toml(url), encoding="utf-8")
+    config.write_text(watch_toml(url, str(info.get("cdn") or "")), encoding="utf-8")
     return [*written, ca, config]

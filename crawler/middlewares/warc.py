@@ -6,7 +6,8 @@ received (evidence.md §4.5). Redirects, errors and retried attempts are recorde
 are SHA-256 (``WARC-Block-Digest`` and ``WARC-Payload-Digest``, evidence.md §4.4); a
 ``warcinfo`` record opens the file with the tool versions, the effective settings and the
 operator. The record id of each response is put in ``request.meta["warc_record_id"]`` so the
-items parsed from it can cite it.
+items parsed from it can cite it. ``evidence.redact`` keeps credentials out: ``Cookie``,
+``Authorization`` and ``Proxy-Authorization`` headers are dropped, token query values masked.
 
 Browser-rendered responses (scrapy-playwright) are not wire bytes: they are written as
 ``resource`` records of the rendered DOM, labelled as such.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 import platform as host_platform
 import socket
+from dataclasses import asdict
 from datetime import UTC, datetime
 from http import HTTPStatus
 from importlib import metadata
@@ -33,6 +35,9 @@ from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
 from crawler import __version__
+from crawler.middlewares.robots import RobotsDecision, robots_decided
+from evidence.folders import private_folder
+from evidence.redact import redact_headers, redact_url
 
 META_RECORD_ID = "warc_record_id"
 META_WARC_FILE = "warc_file"
@@ -53,7 +58,7 @@ class WarcFile:
     """One WARC 1.1 file, gzip per record, opened with a warcinfo record."""
 
     def __init__(self, path: Path, info: dict[str, str]) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)
         self.path = path
         self._fh: IO[bytes] = path.open("wb")
         self._writer = SHA256WARCWriter(self._fh, gzip=True, warc_version="1.1")
@@ -63,14 +68,14 @@ class WarcFile:
     def write_exchange(self, request: Request, response: Response) -> str:
         """A request/response pair; returns the response's WARC-Record-ID."""
         writer = self._writer
-        headers = [
+        headers = redact_headers(
             (
                 ("X-Archive-Orig-" if k.lower() in _TRANSFER_HEADERS else "") + k.decode("latin-1"),
                 v.decode("latin-1"),
             )
             for k, values in response.headers.items()
             for v in values
-        ]
+        )
         try:
             reason = HTTPStatus(response.status).phrase
         except ValueError:
@@ -81,22 +86,22 @@ class WarcFile:
         if response.ip_address is not None:
             warc_headers["WARC-IP-Address"] = str(response.ip_address)
         resp = writer.create_warc_record(
-            response.url,
+            redact_url(response.url),
             "response",
             payload=BytesIO(response.body),
             length=len(response.body),
             http_headers=http_headers,
             warc_headers_dict=warc_headers,
         )
-        path = request.url.split("/", 3)[3] if request.url.count("/") >= 3 else ""
-        req_headers = [
+        request_url = redact_url(request.url)
+        path = request_url.split("/", 3)[3] if request_url.count("/") >= 3 else ""
+        req_headers = redact_headers(  # never archive credentials
             (k.decode("latin-1"), v.decode("latin-1"))
             for k, values in request.headers.items()
             for v in values
-            if k.lower() != b"authorization"  # never archive credentials
-        ]
+        )
         req = writer.create_warc_record(
-            request.url,
+            request_url,
             "request",
             payload=BytesIO(request.body),
             length=len(request.body),
@@ -119,12 +124,27 @@ class WarcFile:
         ``resource`` and not ``response``.
         """
         record = self._writer.create_warc_record(
-            url,
+            redact_url(url),
             "resource",
             payload=BytesIO(body),
             length=len(body),
             warc_content_type=content_type,
             warc_headers_dict={"WARC-Rendered-Status": str(status)},
+        )
+        self._writer.write_record(record)
+        self.records += 1
+        return str(record.rec_headers.get_header("WARC-Record-ID"))
+
+    def write_metadata(self, url: str, fields: dict[str, object]) -> str:
+        """A ``metadata`` record (``application/json``) about ``url``: a decision, not bytes
+        from the wire (the robots.txt policy applied to a host)."""
+        body = json.dumps(fields, sort_keys=True, default=str).encode("utf-8")
+        record = self._writer.create_warc_record(
+            url,
+            "metadata",
+            payload=BytesIO(body),
+            length=len(body),
+            warc_content_type="application/json",
         )
         self._writer.write_record(record)
         self.records += 1
@@ -146,7 +166,8 @@ def warcinfo(crawler: Crawler, platform: str, run_id: str) -> dict[str, str]:
         "CONCURRENT_REQUESTS_PER_DOMAIN",
         "DOWNLOAD_DELAY",
         "AUTOTHROTTLE_ENABLED",
-        "ROBOTSTXT_OBEY",
+        "RW_API_ACCESS",
+        "RW_PAGE_ROBOTS",
         "DOWNLOAD_MAXSIZE",
         "DOWNLOAD_TIMEOUT",
         "RW_RETRY_TIMES",
@@ -179,7 +200,14 @@ class WarcRecorderMiddleware:
         mw = cls(crawler)
         crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(mw.robots_decided, signal=robots_decided)
         return mw
+
+    def robots_decided(self, decision: RobotsDecision) -> None:
+        """The robots.txt policy applied to a host, next to the robots.txt response itself."""
+        if self.warc is not None:
+            fields: dict[str, object] = {"rightswatch-robots-decision": asdict(decision)}
+            self.warc.write_metadata(decision.robots_url, fields)
 
     def spider_opened(self, spider: scrapy.Spider) -> None:
         directory = self.crawler.settings.get("RW_WARC_DIR")

@@ -3,7 +3,9 @@
 Per exchange: a ``request`` and a ``response`` record (``WARC-IP-Address`` when known), then a
 ``metadata`` record with the server address, TLS details and the original transfer headers.
 A final ``metadata`` record links the renderings (screenshots, DOM, PDF…) by SHA-256 to the
-main page's response record (``WARC-Refers-To``), per §3.4 item 2.
+main page's response record (``WARC-Refers-To``), per §3.4 item 2. Credentials never reach a
+record: ``evidence.redact`` drops ``Cookie``/``Authorization``/``Proxy-Authorization`` headers
+and masks token query values in every URL.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
 from evidence.capture.network import Exchange
+from evidence.redact import redact_headers, redact_url
 
 DECODED_AWAY = frozenset({"content-encoding", "transfer-encoding", "content-length"})
 
@@ -38,7 +41,7 @@ class SHA256WARCWriter(WARCWriter):  # type: ignore[misc]
 
 
 def _request_line(exchange: Exchange) -> str:
-    parts = urlsplit(exchange.url)
+    parts = urlsplit(redact_url(exchange.url))
     target = parts.path or "/"
     if parts.query:
         target += f"?{parts.query}"
@@ -64,15 +67,16 @@ def write_warc(
     writer.write_record(writer.create_warcinfo_record(filename, dict(info)))
     main_record_id = ""
     for exchange in exchanges:
+        target = redact_url(exchange.url)
         response = _response_record(writer, exchange)
         request = writer.create_warc_record(
-            exchange.url,
+            target,
             "request",
             payload=BytesIO(exchange.post_data),
             length=len(exchange.post_data),
             http_headers=StatusAndHeaders(
                 _request_line(exchange),
-                [h for h in exchange.request_headers if not h[0].startswith(":")],
+                redact_headers(h for h in exchange.request_headers if not h[0].startswith(":")),
                 is_http_request=True,
             ),
         )
@@ -94,7 +98,7 @@ def write_warc(
         )
         writer.write_record(
             writer.create_warc_record(
-                exchange.url,
+                target,
                 "metadata",
                 payload=BytesIO(meta),
                 length=len(meta),
@@ -103,11 +107,11 @@ def write_warc(
             )
         )
         records += 3
-    summary = _json({"renderings_sha256": dict(renderings), "main_url": main_url})
+    summary = _json({"renderings_sha256": dict(renderings), "main_url": redact_url(main_url)})
     link = {"WARC-Refers-To": main_record_id} if main_record_id else {}
     writer.write_record(
         writer.create_warc_record(
-            f"urn:rightswatch:renderings:{main_url}",
+            f"urn:rightswatch:renderings:{redact_url(main_url)}",
             "metadata",
             payload=BytesIO(summary),
             length=len(summary),
@@ -119,11 +123,11 @@ def write_warc(
 
 
 def _response_record(writer: SHA256WARCWriter, exchange: Exchange) -> Any:
-    headers = [
+    headers = redact_headers(
         (name, value)
         for name, value in exchange.response_headers
         if name.lower() not in DECODED_AWAY and not name.startswith(":")
-    ]
+    )
     headers.append(("Content-Length", str(len(exchange.body))))
     warc_headers = {"WARC-Date": exchange.at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
     if exchange.server_ip:
@@ -131,7 +135,7 @@ def _response_record(writer: SHA256WARCWriter, exchange: Exchange) -> Any:
     if exchange.body_error:
         warc_headers["WARC-Truncated"] = "unspecified"
     return writer.create_warc_record(
-        exchange.url,
+        redact_url(exchange.url),
         "response",
         payload=BytesIO(exchange.body),
         length=len(exchange.body),

@@ -6,6 +6,7 @@ command line); :func:`finding_rows` is the one query, filtered by purpose.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -55,6 +56,27 @@ class FindingRow:
             "reasons": list(self.reasons),
             "created_at": self.created_at.isoformat(),
         }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FindingRow:
+        """The row :meth:`to_json` wrote (e.g. read back from a run report)."""
+        return cls(
+            id=int(data["id"]),
+            character=str(data["character"]),
+            platform=str(data["platform"]),
+            kind=CandidateKind(data["kind"]),
+            external_id=str(data["external_id"]),
+            score=float(data["score"]),
+            decision=Decision(data["decision"]),
+            status=FindingStatus(data["status"]),
+            page_url=str(data["page_url"]),
+            title=str(data.get("title") or ""),
+            media_url=data.get("media_url"),
+            creator=data.get("creator"),
+            reference=data.get("reference"),
+            reasons=tuple(data.get("reasons") or ()),
+            created_at=datetime.fromisoformat(str(data["created_at"])),
+        )
 
 
 def _joined() -> Select[Finding, Candidate, str, str]:

@@ -41,3 +41,10 @@ def mark_interrupted(store: Store, run_id: int, reason: str) -> None:
         if run is not None:
             run.status = RunStatus.INTERRUPTED
             run.error = reason
+
+
+def run_status(store: Store, run_id: int) -> RunStatus | None:
+    """The status of run ``run_id``, or None when the case file has no such run."""
+    with store.session() as session:
+        run = session.get(CrawlRun, run_id)
+        return None if run is None else run.status

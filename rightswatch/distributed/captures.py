@@ -24,6 +24,7 @@ from evidence.capture import CaptureOptions, CaptureOutcome, CaptureResult
 from evidence.capture.options import FailureReason
 from evidence.casefile import capture_findings
 from evidence.models import Capture
+from evidence.paths import resolve_stored
 from evidence.queries.slots import settle_slot
 from evidence.settings import EvidenceSettings
 from evidence.store import Store
@@ -40,15 +41,16 @@ def slot_key(finding_id: int, slot: str) -> str:
     return f"finding:{finding_id}:slot:{slot}"
 
 
-def result_from_row(row: Capture) -> CaptureResult:
-    """The :class:`CaptureResult` a recorded capture row stands for."""
+def result_from_row(row: Capture, root: Path) -> CaptureResult:
+    """The :class:`CaptureResult` a recorded capture row stands for (``root``: the evidence
+    folder its stored path is relative to)."""
     meta = row.meta or {}
     reason = meta.get("reason")
     return CaptureResult(
         capture_id=str(meta.get("capture_id") or ""),
         url=row.url,
         outcome=CaptureOutcome(meta.get("outcome") or row.status.value),
-        directory=Path(row.bundle_path) if row.bundle_path else None,
+        directory=resolve_stored(row.bundle_path, root) if row.bundle_path else None,
         final_url=str(meta.get("final_url") or ""),
         status=row.http_status,
         reason=FailureReason(reason) if reason else None,
@@ -107,5 +109,5 @@ def capture_in_slot(
     with lease.hold(store, f"capture:{key}", ttl=LEASE_TTL):
         done = settle_slot(store, key)
         if done is not None:
-            return result_from_row(done)
+            return result_from_row(done, settings.folder)
         return capture_findings(store, [finding_id], settings, options, keys={finding_id: key})[0]

@@ -104,3 +104,39 @@ def test_surt_matches_the_reference_implementation(url: str) -> None:
     from surt import surt as reference  # installed with wacz (dev extra), as pywb uses it
 
     assert surt(url) == reference(url)
+
+
+def test_redaction_of_urls_headers_text_and_logs() -> None:
+    import logging
+
+    from evidence.redact import (
+        RedactingFilter,
+        redact_headers,
+        redact_mapping,
+        redact_text,
+        redact_url,
+    )
+
+    assert (
+        redact_url("postgresql+psycopg://rw:pw@127.0.0.1/db")
+        == "postgresql+psycopg://rw:***@127.0.0.1/db"
+    )
+    assert redact_url("https://h/a?token=abc&page=2") == "https://h/a?token=REDACTED&page=2"
+    assert redact_url("https://h/a?page=2") == "https://h/a?page=2"
+    pairs = [
+        ("Cookie", "s=1"),
+        ("authorization", "Bearer x"),
+        ("Set-Cookie", "s=1"),
+        ("Accept", "*/*"),
+    ]
+    assert redact_headers(pairs) == [("Accept", "*/*")]
+    text = "cannot reach redis://:hunter2@127.0.0.1:6379/0 or https://h/x?access_token=zz"
+    assert "hunter2" not in redact_text(text) and "zz" not in redact_text(text)
+    assert redact_mapping({"url": "https://u:p@h/", "api_token": "t", "n": [1]}) == {
+        "url": "https://u:***@h/",
+        "api_token": "REDACTED",
+        "n": [1],
+    }
+    record = logging.LogRecord("x", logging.INFO, "f", 1, "GET %s", ("https://h/?token=abc",), None)
+    RedactingFilter().filter(record)
+    assert record.getMessage() == "GET https://h/?token=REDACTED"
