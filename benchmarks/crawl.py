@@ -8,29 +8,40 @@
    one-letter terms "a" and "e", so the listings reach most of the catalogue.
 2. A bare Scrapy spider fetching exactly the URLs the full crawl fetched (read back from its
    WARC), same concurrency, no custom middleware and no pipeline, in a fresh process.
-3. The gallery spider (Chromium) on a ``--gallery-items`` sandbox: rendered pages per minute.
+3. The same API crawl again into a fresh case file, in a child wrapped with stage timers
+   (``benchmarks/crawl_stages.py``): CPU seconds per stage (WARC digests and gzip, JSON
+   parsing, spider callbacks, content fingerprint, media, matching, database work and
+   commits), per stored candidate. Skipped with ``--skip-stages``.
+4. warcio's gzip level 9 against levels 6 and 1, and SHA-256, on the records of the WARC the
+   first crawl wrote (CPU per record and bytes on disk).
+5. The gallery spider (Chromium) on a ``--gallery-items`` sandbox: rendered pages per minute.
 
-Peak RSS is the crawl child's ``ru_maxrss`` (Linux KiB) and Scrapy's ``memusage/max``.
+Peak RSS is the crawl child's ``ru_maxrss`` (Linux KiB) and Scrapy's ``memusage/max``. CPU is
+``getrusage`` user + system time: the crawl child's own, whatever else the machine runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.plan import CrawlPlan, Politeness, RobotsPolicy
-from crawler.run import CrawlReport, run_crawl
+from crawler.run import CrawlReport, open_run, run_crawl
+from evidence.store import Store
 from rightswatch.config import load_config
 from rightswatch.crawling import plan_from_config
+from rightswatch.library import sync_config
 from sandbox.client import write_client
 from tests.support.sandbox import start_sandbox
 
@@ -65,18 +76,22 @@ def _fetched_urls(report: CrawlReport) -> list[str]:
     return urls
 
 
-def _bare(urls: list[str], root: Path) -> tuple[float, int]:
-    """Fetch ``urls`` with a plain spider in a child process; (seconds, responses)."""
+def _bare(urls: list[str], root: Path) -> tuple[float, float, int]:
+    """Fetch ``urls`` with a plain spider in a child process; (seconds crawling, seconds
+    including the process start, responses). The full crawl's figure includes its child's
+    start, so the second figure is the like-for-like baseline."""
     url_file = root / "urls.json"
     url_file.write_text(json.dumps(urls), encoding="utf-8")
+    started = time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-m", "benchmarks.crawl", "--bare", str(url_file)],
         check=True,
         capture_output=True,
         text=True,
     )
+    whole = time.perf_counter() - started
     data = json.loads(out.stdout.strip().splitlines()[-1])
-    return float(data["seconds"]), int(data["responses"])
+    return float(data["seconds"]), whole, int(data["responses"])
 
 
 def bare_main(url_file: str) -> None:
@@ -113,6 +128,105 @@ def bare_main(url_file: str) -> None:
     print(json.dumps({"seconds": time.perf_counter() - started, "responses": count["n"]}))
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _staged(plan: CrawlPlan, config_file: Path, profile: str | None) -> dict[str, object]:
+    """The crawl again in a child wrapped with stage timers; benchmarks/crawl_stages.py's JSON.
+
+    The client's reference library is synced first, so the likeness engine judges every
+    candidate (the timed crawl above runs without it, as the earlier figures did).
+    """
+    store = Store.open(plan.database_url)
+    sync_config(store, load_config(config_file))
+    run_id, _ = open_run(store, plan, None)
+    store.dispose()
+    plan = dataclasses.replace(plan, run_id=run_id)
+    run_dir = plan.output_dir / f"run-{run_id}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    plan_file, out = run_dir / "plan.json", run_dir / "stages.json"
+    report = run_dir / "report.json"
+    plan_file.write_text(plan.to_json(), encoding="utf-8")
+    subprocess.run(
+        [sys.executable, "-m", "benchmarks.crawl_stages", str(plan_file), str(report), str(out)]
+        + ([profile] if profile else []),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    data: dict[str, object] = json.loads(out.read_text(encoding="utf-8"))
+    platforms = json.loads(report.read_text(encoding="utf-8"))["platforms"]
+    data["stored"] = sum(
+        int(p["counters"]["candidates_new"]) + int(p["counters"]["candidates_updated"])
+        for p in platforms
+    )
+    return data
+
+
+def _stage_rows(data: dict[str, object]) -> list[tuple[str, str]]:
+    stored = max(int(str(data["stored"])), 1)
+    total = float(str(data["process_cpu_s"]))
+    stages: dict[str, float] = dict(data["stages"])  # type: ignore[call-overload]
+    rows = [
+        ("staged crawl (likeness engine on): candidates stored", str(stored)),
+        ("staged crawl: child CPU after imports (s)", f"{total:.1f}"),
+        ("staged crawl: CPU per candidate (ms)", f"{1000 * total / stored:.1f}"),
+    ]
+    other = total - sum(stages.values())
+    ranked = sorted(stages.items(), key=lambda kv: -kv[1])
+    for name, seconds in [*ranked, ("other (Scrapy engine, Twisted, HTTP, middlewares)", other)]:
+        rows.append(
+            (
+                f"  stage: {name}",
+                f"{seconds:.2f} s, {1000 * seconds / stored:.2f} ms/candidate, "
+                f"{100 * seconds / total:.0f} %",
+            )
+        )
+    if data.get("missing"):
+        rows.append(("  not wrapped (absent)", ", ".join(map(str, data["missing"]))))  # type: ignore[call-overload]
+    return rows
+
+
+def _members(paths: list[Path]) -> list[bytes]:
+    """The uncompressed bytes of every gzip member (one WARC record each)."""
+    members: list[bytes] = []
+    for path in paths:
+        data = path.read_bytes()
+        while data:
+            inflater = zlib.decompressobj(wbits=31)
+            members.append(inflater.decompress(data) + inflater.flush())
+            data = inflater.unused_data
+    return members
+
+
+def _gzip_rows(report: CrawlReport) -> list[tuple[str, str]]:
+    paths = [Path(p.warc_file) for p in report.platforms if p.warc_file]
+    members = _members([p for p in paths if p.exists()])
+    if not members:
+        return []
+    raw = sum(len(m) for m in members)
+    rows = [("WARC records re-encoded", f"{len(members)} ({raw / 2**20:.1f} MiB uncompressed)")]
+    for level in (9, 6, 1):
+        started, size = time.process_time(), 0
+        for member in members:
+            deflate = zlib.compressobj(level, zlib.DEFLATED, 31)
+            size += len(deflate.compress(member) + deflate.flush())
+        cpu = time.process_time() - started
+        rows.append(
+            (
+                f"  gzip level {level}",
+                f"{1000 * cpu / len(members):.3f} ms/record, {size / 2**20:.2f} MiB",
+            )
+        )
+    started = time.process_time()
+    for member in members:
+        hashlib.sha256(member).digest()
+    cpu = time.process_time() - started
+    rows.append(("  SHA-256 (one pass)", f"{1000 * cpu / len(members):.3f} ms/record"))
+    return rows
+
+
 def _elapsed(report: CrawlReport) -> float:
     return (report.finished_at - report.started_at).total_seconds()
 
@@ -122,6 +236,8 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--gallery-items", type=int, default=60)
     parser.add_argument("--skip-gallery", action="store_true")
+    parser.add_argument("--skip-stages", action="store_true")
+    parser.add_argument("--profile", help="also write a cProfile of the staged crawl's reactor")
     parser.add_argument("--bare", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
@@ -132,23 +248,38 @@ def main() -> None:
         root = Path(tmp)
         with start_sandbox(root / "sandbox", items=args.items) as server:
             plan = _plan(root / "api", server.url, ("civitai", "huggingface"), ("a", "e"))
+            cpu_before = _children_cpu()
             report = run_crawl(plan)
+            child_cpu = _children_cpu() - cpu_before
             rss_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
             seconds = _elapsed(report)
             stored = report.totals["candidates_new"] + report.totals["candidates_updated"]
             urls = _fetched_urls(report)
-            bare_s, bare_n = _bare(urls, root)
+            bare_s, bare_whole_s, bare_n = _bare(urls, root)
             rows += [
                 ("sandbox items", str(args.items)),
                 ("API crawl status", report.status.value),
                 ("API candidates stored", str(stored)),
                 ("API responses (WARC)", str(len(urls))),
+                (
+                    "API retries (polite back-off)",
+                    str(sum(p.counters.get("retries", 0) for p in report.platforms)),
+                ),
                 ("API crawl wall time incl. process start (s)", f"{seconds:.1f}"),
                 ("API candidates/s", f"{stored / seconds:.1f}"),
+                ("crawl child CPU incl. start-up (s)", f"{child_cpu:.1f}"),
+                ("crawl child CPU per candidate (ms)", f"{1000 * child_cpu / max(stored, 1):.1f}"),
                 ("bare spider, same URLs (s)", f"{bare_s:.1f} ({bare_n} responses)"),
+                ("bare spider incl. process start (s)", f"{bare_whole_s:.1f}"),
                 ("overhead ratio (full / bare)", f"{seconds / bare_s:.2f}x"),
+                ("ratio, both incl. process start", f"{seconds / bare_whole_s:.2f}x"),
                 ("crawl child peak RSS (MiB)", f"{rss_kib / 1024:.0f}"),
             ]
+            rows += _gzip_rows(report)
+            if not args.skip_stages:
+                staged = _plan(root / "staged", server.url, ("civitai", "huggingface"), ("a", "e"))
+                config_file = root / "staged" / "watch.toml"
+                rows += _stage_rows(_staged(staged, config_file, args.profile))
         if not args.skip_gallery:
             with start_sandbox(root / "sandbox-g", items=args.gallery_items) as server:
                 plan = _plan(root / "gallery", server.url, ("gallery",), ())

@@ -6,7 +6,7 @@ Fills a SQLite case file with ``--findings`` findings (two characters, two platf
 media for each) through the test feeder, then times full requests through the ASGI app
 (Starlette's test client: routing, guard, query, template, thumbnails) for the queue's first,
 filtered and last pages, one finding page, and the runs page with its chart. The baseline is
-``rightswatch.commands.findings.list_findings(limit=25)``: the same ranking query the CLI runs,
+``evidence.queries.findings.finding_rows(limit=25)``: the same ranking query the CLI runs,
 without rendering. Medians in milliseconds and ratios to the baseline.
 """
 
@@ -24,8 +24,8 @@ from rich.console import Console
 from rich.table import Table
 from starlette.testclient import TestClient
 
+from evidence.queries.findings import finding_rows
 from evidence.store import Store
-from rightswatch.commands.findings import list_findings
 from rightswatch.review.app import create_app
 from rightswatch.review.settings import ReviewSettings
 from tests.support.casefile import BASE_TIME, CaseFeeder
@@ -77,7 +77,7 @@ def main() -> None:
         pages = args.findings // 25 + 1
         with TestClient(create_app(settings), base_url="http://127.0.0.1") as tc:
             cases: list[tuple[str, Callable[[], object]]] = [
-                ("baseline: list_findings(limit=25)", lambda: list_findings(store, limit=25)),
+                ("baseline: finding_rows(limit=25)", lambda: finding_rows(store, limit=25)),
                 ("queue, first page", lambda: tc.get("/")),
                 (
                     "queue, filtered (character+platform+status+dates)",

@@ -8,7 +8,6 @@ earlier runs saw) are handed to the spiders as arguments, because Scrapy deep-co
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -17,19 +16,21 @@ from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.spiders import Spider
-from sqlalchemy import select
 
 from crawler.likeness import load_engine
 from crawler.middlewares.warc import warc_path
 from crawler.plan import CrawlPlan, PlatformTarget
+from crawler.run import PlatformReport, write_report
 from crawler.settings import BASE, settings_for
 from crawler.spiders.civitai import CivitaiSpider
 from crawler.spiders.gallery import GallerySpider
 from crawler.spiders.huggingface import HuggingFaceSpider
 from crawler.state import SeenIndex
-from evidence.models import Candidate, CandidateState, Platform, PlatformKind
+from evidence.kinds import PlatformKind
+from evidence.queries.seen import stored_fingerprints
 from evidence.redact import redact_logs
 from evidence.store import Store
+from matching.index import limit_threads
 
 SPIDERS: dict[PlatformKind, type[Spider]] = {
     PlatformKind.CIVITAI: CivitaiSpider,
@@ -75,17 +76,7 @@ def answered(stats: dict[str, Any]) -> int:
 
 def load_seen(store: Store, platform: str) -> SeenIndex:
     """Fingerprints of the content stored for ``platform`` (failed rows are not 'seen')."""
-    with store.session() as session:
-        rows = session.execute(
-            select(Candidate.kind, Candidate.external_id, Candidate.raw["fingerprint"].as_string())
-            .join(Platform, Candidate.platform_id == Platform.id)
-            .where(
-                Platform.name == platform,
-                Candidate.state.in_((CandidateState.STORED, CandidateState.TAKEN_DOWN)),
-            )
-        )
-        entries = {(k.value, str(e)): str(f or "") for k, e, f in rows}
-    return SeenIndex(platform=platform, entries=entries)
+    return SeenIndex(platform=platform, entries=stored_fingerprints(store, platform))
 
 
 def crawler_settings(plan: CrawlPlan, target: PlatformTarget) -> dict[str, Any]:
@@ -108,6 +99,7 @@ def crawler_settings(plan: CrawlPlan, target: PlatformTarget) -> dict[str, Any]:
 
 
 def crawl_in_this_process(plan: CrawlPlan, report_file: Path) -> None:
+    limit_threads(1)  # see crawler.run.main: the likeness engine judges on one thread
     store = Store.open(plan.database_url, upgrade=False)
     likeness = load_engine(store, plan.match)
     run = str(plan.run_id) if plan.run_id is not None else "adhoc"
@@ -140,27 +132,25 @@ def crawl_in_this_process(plan: CrawlPlan, report_file: Path) -> None:
         crawlers.append((target, crawler))
     redact_logs()  # Scrapy logs every URL it fetches; a token in one never reaches the log
     process.start(install_signal_handlers=True)
-    platforms = []
+    platforms: list[PlatformReport] = []
     for target, crawler in crawlers:
         stats = crawler.stats.get_stats() if crawler.stats is not None else {}
         platforms.append(
-            {
-                "name": target.name,
-                "finish_reason": reasons.get(target.name, "not started"),
-                "counters": {
+            PlatformReport(
+                name=target.name,
+                finish_reason=reasons.get(target.name, "not started"),
+                counters={
                     **{k: int(stats.get(v, 0)) for k, v in COUNTER_KEYS.items()},
                     "answered": answered(stats),
                 },
-                "warc_file": str(warc_path(plan.output_dir / f"run-{run}", run, target.name)),
-                "match_note": likeness.note,
-                "failures": stats.get("rightswatch/failure_list", []),
-                "error": stats.get("rightswatch/platform_error"),
-                "notes": stats.get("rightswatch/notes", []),
-                "robots": stats.get("rightswatch/robots", []),
-                "waits": stats.get("rightswatch/host_waits", []),
-            }
+                warc_file=str(warc_path(plan.output_dir / f"run-{run}", run, target.name)),
+                match_note=likeness.note,
+                failures=tuple(stats.get("rightswatch/failure_list", [])),
+                error=stats.get("rightswatch/platform_error"),
+                notes=tuple(stats.get("rightswatch/notes", [])),
+                robots=tuple(stats.get("rightswatch/robots", [])),
+                waits=tuple(stats.get("rightswatch/host_waits", [])),
+            )
         )
     store.dispose()
-    tmp = report_file.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"platforms": platforms}, default=str), encoding="utf-8")
-    tmp.replace(report_file)
+    write_report(report_file, platforms)

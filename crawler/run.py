@@ -20,6 +20,7 @@ else ``succeeded``.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -93,6 +94,45 @@ class PlatformReport:
     def finished(self) -> bool:
         return self.finish_reason == "finished" and self.error is None
 
+    def to_json(self) -> dict[str, Any]:
+        """What the crawl child writes to its report file, one entry per platform."""
+        return {
+            "name": self.name,
+            "finish_reason": self.finish_reason,
+            "counters": dict(self.counters),
+            "warc_file": self.warc_file,
+            "match_note": self.match_note,
+            "failures": [dict(f) for f in self.failures],
+            "error": self.error,
+            "notes": list(self.notes),
+            "robots": [dict(r) for r in self.robots],
+            "waits": [dict(w) for w in self.waits],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PlatformReport:
+        """The parent's reading of :meth:`to_json` (the one schema of the report file)."""
+        return cls(
+            name=str(data["name"]),
+            finish_reason=str(data["finish_reason"]),
+            counters={k: int(v) for k, v in data["counters"].items()},
+            warc_file=data.get("warc_file"),
+            match_note=data.get("match_note"),
+            failures=tuple(data.get("failures", [])),
+            error=data.get("error"),
+            notes=tuple(data.get("notes", [])),
+            robots=tuple(data.get("robots", [])),
+            waits=tuple(data.get("waits", [])),
+        )
+
+
+def write_report(path: Path, platforms: Sequence[PlatformReport]) -> None:
+    """The crawl child's report file, written atomically (read back by :func:`run_crawl`)."""
+    tmp = path.with_suffix(".tmp")
+    body = {"platforms": [p.to_json() for p in platforms]}
+    tmp.write_text(json.dumps(body, default=str), encoding="utf-8")
+    tmp.replace(path)
+
 
 @dataclass(frozen=True)
 class CrawlReport:
@@ -164,21 +204,7 @@ def no_answer(platforms: Sequence[PlatformReport]) -> str | None:
 
 def _read_report(path: Path) -> tuple[PlatformReport, ...]:
     data = json.loads(path.read_text(encoding="utf-8"))
-    return tuple(
-        PlatformReport(
-            name=p["name"],
-            finish_reason=p["finish_reason"],
-            counters={k: int(v) for k, v in p["counters"].items()},
-            warc_file=p.get("warc_file"),
-            match_note=p.get("match_note"),
-            failures=tuple(p.get("failures", [])),
-            error=p.get("error"),
-            notes=tuple(p.get("notes", [])),
-            robots=tuple(p.get("robots", [])),
-            waits=tuple(p.get("waits", [])),
-        )
-        for p in data["platforms"]
-    )
+    return tuple(PlatformReport.from_json(p) for p in data["platforms"])
 
 
 def open_run(
@@ -282,6 +308,11 @@ def progress_lines(on_progress: ProgressCallback | None) -> Callable[[str], None
 
 def main(argv: list[str]) -> int:
     """The child: ``python -m crawler.run PLAN.json|- REPORT.json`` (``-``: plan on stdin)."""
+    # The likeness engine judges on one thread of its own (the match pipeline's pool). OpenMP
+    # pools left at one thread per core spin beside it on the cores the reactor and the
+    # database thread need: 5.6x the crawl's CPU per candidate with references loaded
+    # (docs/performance.md, Crawler). Set before the libraries load; an operator's value wins.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     from crawler.child import crawl_in_this_process
 
     source = sys.stdin.read() if argv[0] == "-" else Path(argv[0]).read_text(encoding="utf-8")

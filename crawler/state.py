@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from crawler.items import Candidate, CandidateKind, ModelCandidate
@@ -51,10 +50,6 @@ class SeenIndex:
 
     platform: str
     entries: dict[tuple[str, str], str] = field(default_factory=dict)
-
-    @classmethod
-    def from_rows(cls, platform: str, rows: Mapping[tuple[str, str], str]) -> SeenIndex:
-        return cls(platform=platform, entries=dict(rows))
 
     def seen(self, kind: CandidateKind, external_id: str) -> bool:
         return (kind.value, external_id) in self.entries

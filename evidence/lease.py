@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -86,15 +86,6 @@ def _rowcount(result: Result[Any]) -> int:
 def release(store: Store, name: str, holder: str) -> None:
     with store.session() as s:
         s.execute(delete(Lease).where(Lease.name == name, Lease.holder == holder))
-
-
-def current_holder(store: Store, name: str) -> str | None:
-    """The live holder of ``name``, or None when it is free or expired."""
-    with store.session() as s:
-        row = s.scalar(select(Lease).where(Lease.name == name))
-        if row is None or row.expires_at <= utcnow():
-            return None
-        return row.holder
 
 
 @dataclass

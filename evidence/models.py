@@ -31,6 +31,46 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from evidence.kinds import (
+    CandidateKind,
+    CandidateState,
+    CaptureKind,
+    CaptureStatus,
+    Decision,
+    FindingStatus,
+    NoticeTemplate,
+    PlatformKind,
+    RunStatus,
+)
+
+# The enums live in evidence.kinds (free of SQLAlchemy); they are exported here too for the
+# modules that import them with the models. New code imports them from evidence.kinds.
+__all__ = [
+    "Base",
+    "Candidate",
+    "CandidateKind",
+    "CandidateState",
+    "Capture",
+    "CaptureKind",
+    "CaptureStatus",
+    "Character",
+    "Client",
+    "CrawlRun",
+    "CustodyEvent",
+    "Decision",
+    "Finding",
+    "FindingStatus",
+    "Lease",
+    "Notice",
+    "NoticeTemplate",
+    "Platform",
+    "PlatformKind",
+    "ReferenceImage",
+    "RunStatus",
+    "UTCDateTime",
+    "utcnow",
+]
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -88,69 +128,6 @@ def _enum(cls: type[enum.Enum]) -> Enum:
         length=32,
         values_callable=lambda e: [m.value for m in e],
     )
-
-
-class PlatformKind(enum.StrEnum):
-    CIVITAI = "civitai"
-    HUGGINGFACE = "huggingface"
-    GALLERY = "gallery"
-
-
-class CandidateKind(enum.StrEnum):
-    IMAGE = "image"
-    MODEL = "model"
-
-
-class CandidateState(enum.StrEnum):
-    """What the crawl could make of an item."""
-
-    STORED = "stored"  # content fetched and recorded
-    BLOCKED = "blocked"  # a bot challenge or login wall stood in the way
-    FAILED = "failed"  # fetching or parsing failed; the reason is kept
-    TAKEN_DOWN = "taken_down"  # the platform shows the item as removed
-
-
-class RunStatus(enum.StrEnum):
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    PARTIAL = "partial"  # finished, with items recorded as failed
-    FAILED = "failed"
-    INTERRUPTED = "interrupted"
-
-
-class Decision(enum.StrEnum):
-    """The likeness engine's proposal; a person confirms before anything is sent."""
-
-    FLAG = "flag"
-    REVIEW = "review"
-    IGNORE = "ignore"
-
-
-class FindingStatus(enum.StrEnum):
-    NEW = "new"
-    CONFIRMED = "confirmed"
-    DISMISSED = "dismissed"
-    NOTICED = "noticed"
-    REMOVED = "removed"
-    PERSISTING = "persisting"
-
-
-class CaptureKind(enum.StrEnum):
-    INITIAL = "initial"
-    RECHECK = "recheck"
-    MANUAL = "manual"
-
-
-class CaptureStatus(enum.StrEnum):
-    PENDING = "pending"
-    SEALED = "sealed"
-    REMOVED = "removed"  # sealed proof that the page is gone
-    FAILED = "failed"
-
-
-class NoticeTemplate(enum.StrEnum):
-    CIVIL_CODE_1195 = "civil-code-1195"
-    DMCA = "dmca"
 
 
 class Client(Base):

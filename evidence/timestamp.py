@@ -255,8 +255,3 @@ def timestamper_for(spec: TsaSpec) -> Timestamper:
         known = ", ".join(sorted(TIMESTAMPERS))
         raise TimestampError(f"{spec.url}: unsupported TSA scheme {scheme!r} (known: {known})")
     return factory(spec)
-
-
-def timestampers_for(specs: Sequence[TsaSpec]) -> list[Timestamper]:
-    """One client per configured TSA."""
-    return [timestamper_for(spec) for spec in specs]

@@ -23,15 +23,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+# The one Decision enum: what the engine proposes is what the case file stores. evidence.kinds
+# imports nothing but enum, so the likeness engine stays a pure library.
+from evidence.kinds import Decision as Decision
 from matching.thresholds import Thresholds
-
-
-class Decision(enum.Enum):
-    """What the caller should do with a candidate for one character."""
-
-    FLAG = "flag"
-    REVIEW = "review"
-    IGNORE = "ignore"
 
 
 class SignalKind(enum.Enum):

@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from evidence.guard import HostEntry
-from evidence.models import PlatformKind
+from evidence.kinds import PlatformKind
 from rightswatch.errors import ConfigError
 
 DEFAULT_CONFIG = Path("watch.toml")

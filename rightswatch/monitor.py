@@ -19,14 +19,11 @@ from __future__ import annotations
 
 import logging
 import zipfile
-from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy import exists, select
 
 import scheduler
 from crawler.run import CrawlReport, Progress, run_crawl
@@ -34,19 +31,11 @@ from evidence.bundle import export_bundle
 from evidence.capture import CaptureResult
 from evidence.casefile import anchor_run, capture_findings
 from evidence.exceptions import EvidenceError
+from evidence.kinds import RunStatus
 from evidence.lease import hold
-from evidence.models import (
-    Candidate,
-    Capture,
-    CaptureStatus,
-    Character,
-    CrawlRun,
-    Decision,
-    Finding,
-    FindingStatus,
-    Platform,
-    RunStatus,
-)
+from evidence.queries.captures import findings_to_capture, top_sealed
+from evidence.queries.findings import finding_rows
+from evidence.queries.runs import mark_interrupted, reap_crashed_runs
 from evidence.settings import EvidenceSettings
 from evidence.store import Store, resolve_url
 from rightswatch import distributed
@@ -57,6 +46,7 @@ from rightswatch.library import sync_config
 from rightswatch.notify import channels, send_digest
 from rightswatch.recheck import lease_name, run_rechecks
 from rightswatch.runreport import digest_of, write_reports
+from rightswatch.runsummary import RunSummary, TopFinding
 
 log = logging.getLogger("rightswatch.monitor")
 
@@ -72,101 +62,6 @@ class RunOptions:
     max_captures: int | None = None  # overrides evidence.max_captures_per_run
     notify: bool = True
     crawl_timeout_s: float | None = None
-
-
-@dataclass
-class RunSummary:
-    """What one monitoring run did, for people and for the run report."""
-
-    run_id: int
-    status: str
-    started_at: str
-    finished_at: str
-    seconds: float
-    new_findings: list[dict[str, Any]] = field(default_factory=list)
-    by_character_platform: dict[str, int] = field(default_factory=dict)
-    review_waiting: int = 0
-    captures_sealed: int = 0
-    captures_failed: int = 0
-    failures: list[str] = field(default_factory=list)
-    crawl: dict[str, Any] = field(default_factory=dict)
-    top_finding: dict[str, Any] | None = None
-    report_json: str | None = None
-    report_markdown: str | None = None
-    notifications_failed: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def reap_crashed_runs(store: Store, config_file: Path) -> list[int]:
-    """Mark as failed the runs of ``config_file`` still "running" from a process that died.
-
-    Called under the configuration's lease, so no live process can still own them.
-    """
-    reaped: list[int] = []
-    with store.session() as session:
-        rows = session.scalars(
-            select(CrawlRun).where(
-                CrawlRun.status == RunStatus.RUNNING, CrawlRun.config_path == str(config_file)
-            )
-        ).all()
-        for run in rows:
-            run.status = RunStatus.FAILED
-            run.finished_at = datetime.now(UTC)
-            run.error = (
-                f"the process running it (host {run.host}, pid {run.pid}) ended without "
-                "finishing; marked failed when the next run started"
-            )
-            reaped.append(run.id)
-    return reaped
-
-
-def _new_findings(store: Store, run_id: int) -> list[dict[str, Any]]:
-    query = (
-        select(Finding, Candidate, Platform.name, Character.name)
-        .join(Candidate, Finding.candidate_id == Candidate.id)
-        .join(Platform, Candidate.platform_id == Platform.id)
-        .join(Character, Finding.character_id == Character.id)
-        .where(Finding.run_id == run_id)
-        .order_by(Finding.score.desc(), Finding.id)
-    )
-    with store.session() as session:
-        return [
-            {
-                "id": f.id,
-                "character": char,
-                "platform": plat,
-                "kind": c.kind.value,
-                "external_id": c.external_id,
-                "score": round(f.score, 4),
-                "decision": f.decision.value,
-                "page_url": c.page_url,
-                "title": c.title,
-            }
-            for f, c, plat, char in session.execute(query)
-        ]
-
-
-def findings_to_capture(store: Store, threshold: float, limit: int) -> list[int]:
-    """New, flagged findings at or above ``threshold`` that have no sealed capture yet."""
-    sealed = exists().where(
-        Capture.finding_id == Finding.id,
-        Capture.status.in_((CaptureStatus.SEALED, CaptureStatus.REMOVED)),
-    )
-    query = (
-        select(Finding.id)
-        .where(
-            Finding.status == FindingStatus.NEW,
-            Finding.decision == Decision.FLAG,
-            Finding.score >= threshold,
-            ~sealed,
-        )
-        .order_by(Finding.score.desc(), Finding.id)
-        .limit(limit)
-    )
-    with store.session() as session:
-        return list(session.scalars(query))
 
 
 def _crawl(
@@ -218,7 +113,7 @@ def run_monitoring(
     config = load_config(config_file)
     started = datetime.now(UTC)
     with hold(store, lease_name(config.client.name)) as lease:
-        for run_id in reap_crashed_runs(store, config_file):
+        for run_id in reap_crashed_runs(store, str(config_file)):
             say(f"run {run_id} had crashed; marked failed")
         synced = sync_config(store, config)
         say(
@@ -239,8 +134,9 @@ def run_monitoring(
                 f"{f.get('reason') or f.get('status') or 'failed'}"
                 for f in platform.failures
             ]
-        new = _new_findings(store, report.run_id)
+        new = finding_rows(store, run_id=report.run_id)
         interrupted = scheduler.stop_requested() or lease.lost.is_set()
+        ids: list[int] = []
         results: list[CaptureResult] = []
         settings = evidence_settings(config)
         if options.capture and not interrupted:
@@ -252,29 +148,24 @@ def run_monitoring(
             if ids:  # the custody heads of this run's findings, timestamped
                 failures += anchor_run(store, ids, settings)
         failures += [f"capture {r.url}: {r.message}" for r in results if not r.sealed]
-        top = _export_top(store, settings, results, say, failures)
+        sealed = [i for i, r in zip(ids, results, strict=True) if r.sealed]
+        top = _export_top(store, settings, sealed, say, failures)
         status = _final_status(report, interrupted, store)
         finished = datetime.now(UTC)
         summary = RunSummary(
             run_id=report.run_id,
-            status=status.value,
+            status=status,
             started_at=started.isoformat(),
             finished_at=finished.isoformat(),
             seconds=round((finished - started).total_seconds(), 1),
-            new_findings=new,
-            by_character_platform=dict(
-                Counter(
-                    f"{f['character']} on {f['platform']}" for f in new if f["decision"] != "ignore"
-                )
-            ),
-            review_waiting=sum(1 for f in new if f["decision"] == Decision.REVIEW.value),
+            new_findings=tuple(new),
             captures_sealed=sum(1 for r in results if r.sealed),
             captures_failed=sum(1 for r in results if not r.sealed),
             failures=failures,
             crawl=report.stats(),
             top_finding=top,
         )
-        write_reports(config, summary)
+        summary = write_reports(config, summary)
         if options.notify:
             summary.notifications_failed = [
                 str(e)
@@ -286,51 +177,37 @@ def run_monitoring(
 def _final_status(report: CrawlReport, interrupted: bool, store: Store) -> RunStatus:
     if not interrupted:
         return report.status
-    with store.session() as session:
-        run = session.get(CrawlRun, report.run_id)
-        if run is not None:
-            run.status = RunStatus.INTERRUPTED
-            run.error = "stopped on request (SIGTERM) before evidence capture"
+    mark_interrupted(store, report.run_id, "stopped on request (SIGTERM) before evidence capture")
     return RunStatus.INTERRUPTED
 
 
 def _export_top(
     store: Store,
     settings: EvidenceSettings,
-    results: Sequence[CaptureResult],
+    sealed_ids: Sequence[int],
     say: Say,
     failures: list[str],
-) -> dict[str, Any] | None:
+) -> TopFinding | None:
     """Export the highest-scoring finding sealed in this run as a case bundle."""
-    sealed_ids = [r for r in results if r.sealed]
-    if not sealed_ids:
+    top = top_sealed(store, sealed_ids)
+    if top is None:
         return None
-    with store.session() as session:
-        rows = session.execute(
-            select(Capture.finding_id, Capture.bundle_path, Finding.score)
-            .join(Finding, Capture.finding_id == Finding.id)
-            .where(Capture.manifest_sha256.in_([r.manifest_sha256 for r in sealed_ids]))
-            .order_by(Finding.score.desc(), Finding.id)
-        ).all()
-    if not rows:
-        return None
-    finding_id, capture_dir, score = rows[0]
-    assert finding_id is not None
+    finding_id, score = top.finding_id, top.score
     bundle = settings.folder / "bundles" / f"finding-{finding_id}.zip"
     say(f"exporting the top finding ({finding_id}, score {score:.2f}) to {bundle}")
     try:
         exported = export_bundle(store, [finding_id], str(bundle), settings)
     except EvidenceError as exc:
         failures.append(f"export of finding {finding_id}: {exc}")
-        return {"finding_id": finding_id, "capture": capture_dir, "bundle": None}
-    return {
-        "finding_id": finding_id,
-        "score": score,
-        "capture": capture_dir,
-        "bundle": exported.uri,
-        "bundle_sha256": exported.sha256,
-        "reports": _extract_reports(bundle, finding_id),
-    }
+        return TopFinding(finding_id=finding_id, score=score, capture=top.capture_dir)
+    return TopFinding(
+        finding_id=finding_id,
+        score=score,
+        capture=top.capture_dir,
+        bundle=exported.uri,
+        bundle_sha256=exported.sha256,
+        reports=tuple(_extract_reports(bundle, finding_id)),
+    )
 
 
 def _extract_reports(bundle: Path, finding_id: int) -> list[str]:

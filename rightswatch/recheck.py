@@ -13,15 +13,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from statistics import median
 from typing import Any
 
-from sqlalchemy import select
-
 from evidence.casefile import anchor_run, capture_findings
+from evidence.kinds import CaptureStatus, FindingStatus
 from evidence.lease import hold
 from evidence.lifecycle import Cause, allowed, change_status
-from evidence.models import Candidate, CaptureStatus, Finding, FindingStatus, Platform
+from evidence.models import Finding
+from evidence.queries.rechecks import findings_due, response_times
 from evidence.store import Store
 from rightswatch.config import load_config
 from rightswatch.evidence_settings import evidence_settings
@@ -53,19 +52,6 @@ class RecheckSummary:
         return asdict(self)
 
 
-def findings_due(store: Store, interval: timedelta, now: datetime) -> list[int]:
-    """Confirmed or noticed findings whose latest capture is older than ``interval``."""
-    with store.session() as session:
-        due: list[int] = []
-        for finding in session.scalars(
-            select(Finding).where(Finding.status.in_(RECHECKED_STATUSES)).order_by(Finding.id)
-        ):
-            done = [c.started_at for c in finding.captures if c.status is not CaptureStatus.FAILED]
-            if not done or now - max(done) >= interval:
-                due.append(finding.id)
-        return due
-
-
 def run_rechecks(
     config_file: Path, store: Store, *, now: datetime | None = None, say: Say = log.info
 ) -> RecheckSummary:
@@ -77,7 +63,8 @@ def run_rechecks(
     now = now or datetime.now(UTC)
     summary = RecheckSummary()
     with hold(store, lease_name(config.client.name)):
-        ids = findings_due(store, timedelta(days=config.recheck.interval_days), now)
+        interval = timedelta(days=config.recheck.interval_days)
+        ids = findings_due(store, RECHECKED_STATUSES, interval, now)
         say(f"rechecking {len(ids)} finding(s)")
         results = capture_findings(store, ids, settings) if ids else []
         persist_after = timedelta(days=config.recheck.persisting_after_days)
@@ -115,28 +102,3 @@ def _mark_persisting(
                 f"{first:%Y-%m-%d}",
             )  # fmt: skip
         return True
-
-
-def response_times(store: Store) -> dict[str, dict[str, float]]:
-    """Per platform: hours from the first notice to the sealed proof of removal."""
-    hours: dict[str, list[float]] = {}
-    with store.session() as session:
-        rows = session.execute(
-            select(Finding, Platform.name)
-            .join(Candidate, Finding.candidate_id == Candidate.id)
-            .join(Platform, Candidate.platform_id == Platform.id)
-            .where(Finding.status == FindingStatus.REMOVED, Finding.notices.any())
-        ).all()
-        for finding, platform in rows:
-            noticed = min(n.created_at for n in finding.notices)
-            gone = [
-                c.started_at
-                for c in finding.captures
-                if c.status is CaptureStatus.REMOVED and c.started_at >= noticed
-            ]
-            if gone:
-                hours.setdefault(platform, []).append((min(gone) - noticed).total_seconds() / 3600)
-    return {
-        p: {"removed": len(v), "median_hours": round(median(v), 1), "max_hours": round(max(v), 1)}
-        for p, v in sorted(hours.items())
-    }

@@ -1,6 +1,7 @@
 """The run report (JSON and Markdown beside the evidence) and the digest sent to people.
 
-Both pass through ``evidence.redact``: a password or token in any URL a failure quotes is
+Both read the :class:`~rightswatch.runsummary.RunSummary` the monitor hands over as a value,
+and both pass through ``evidence.redact``: a password or token in any URL a failure quotes is
 masked before it is written or sent.
 """
 
@@ -9,34 +10,40 @@ from __future__ import annotations
 import json
 import os
 import socket
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from evidence.folders import private_folder
-from evidence.models import Decision
+from evidence.kinds import Decision
 from evidence.redact import redact_mapping, redact_text
 from rightswatch.config import WatchConfig
 from rightswatch.notify import Digest, DigestFinding
-
-if TYPE_CHECKING:
-    from rightswatch.monitor import RunSummary
+from rightswatch.runsummary import RunSummary
 
 
 def _runs_dir(config: WatchConfig) -> Path:
     return config.resolve(config.evidence.folder) / "runs"
 
 
-def write_reports(config: WatchConfig, summary: RunSummary) -> None:
+def write_reports(config: WatchConfig, summary: RunSummary) -> RunSummary:
+    """Write the run report (Markdown and JSON, credentials masked); the summary with their
+    paths."""
     private_folder(config.resolve(config.evidence.folder))
     folder = private_folder(_runs_dir(config))
     base = folder / f"run-{summary.run_id}"
-    summary.report_json = str(base.with_suffix(".json"))
-    summary.report_markdown = str(base.with_suffix(".md"))
+    summary = replace(
+        summary,
+        report_json=str(base.with_suffix(".json")),
+        report_markdown=str(base.with_suffix(".md")),
+    )
     _atomic_write(base.with_suffix(".md"), redact_text(run_markdown(config, summary)))
     _atomic_write(
         base.with_suffix(".json"),
         json.dumps(redact_mapping(summary.to_json()), ensure_ascii=False, indent=2, default=str),
     )
+    return summary
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -68,14 +75,14 @@ def run_markdown(config: WatchConfig, s: RunSummary) -> str:
         lines.append("|---|---|---|---|---|---|")
         for f in s.new_findings:
             lines.append(
-                f"| {f['id']} | {f['score']:.2f} | {f['decision']} | {f['character']} | "
-                f"{f['platform']} | {f['page_url']} |"
+                f"| {f.id} | {f.score:.2f} | {f.decision.value} | {f.character} | "
+                f"{f.platform} | {f.page_url} |"
             )
         lines.append("")
     if s.top_finding:
-        lines += ["## Top finding's evidence", "", f"- Finding: {s.top_finding['finding_id']}"]
-        lines.append(f"- Sealed capture: {s.top_finding['capture']}")
-        lines.append(f"- Bundle: {s.top_finding.get('bundle') or 'export failed'}")
+        lines += ["## Top finding's evidence", "", f"- Finding: {s.top_finding.finding_id}"]
+        lines.append(f"- Sealed capture: {s.top_finding.capture}")
+        lines.append(f"- Bundle: {s.top_finding.bundle or 'export failed'}")
         lines.append("")
     lines += crawl_policy_lines(s.crawl)
     if s.failures:
@@ -83,7 +90,7 @@ def run_markdown(config: WatchConfig, s: RunSummary) -> str:
     return "\n".join(lines)
 
 
-def crawl_policy_lines(crawl: dict[str, Any]) -> list[str]:
+def crawl_policy_lines(crawl: Mapping[str, Any]) -> list[str]:
     """Per platform: what could not be seen and why, the robots.txt/API-terms decision per
     host (with the robots.txt digest), and every host pause or slow-down."""
     lines: list[str] = []
@@ -109,27 +116,27 @@ def crawl_policy_lines(crawl: dict[str, Any]) -> list[str]:
 
 
 def digest_of(config: WatchConfig, s: RunSummary) -> Digest:
-    top = s.top_finding or {}
+    top = s.top_finding
     return Digest(
         run_id=s.run_id,
         client=config.client.name,
         started_at=s.started_at,
         finished_at=s.finished_at,
-        status=s.status,
+        status=s.status.value,
         new_findings=[
             DigestFinding(
-                id=f["id"],
-                character=f["character"],
-                platform=f["platform"],
-                kind=f["kind"],
-                score=f["score"],
-                decision=f["decision"],
-                page_url=f["page_url"],
-                bundle=top.get("bundle") if top.get("finding_id") == f["id"] else None,
+                id=f.id,
+                character=f.character,
+                platform=f.platform,
+                kind=f.kind.value,
+                score=f.score,
+                decision=f.decision.value,
+                page_url=f.page_url,
+                bundle=top.bundle if top is not None and top.finding_id == f.id else None,
                 report=s.report_markdown,
             )
             for f in s.new_findings
-            if f["decision"] != Decision.IGNORE.value
+            if f.decision is not Decision.IGNORE
         ],
         captures=s.captures_sealed,
         failures=[redact_text(f) for f in s.failures],

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
 
-from evidence.models import Candidate, Character, Finding, FindingStatus, Platform
-from evidence.store import Store
+from evidence.kinds import FindingStatus
+from evidence.queries.findings import finding_rows
 from rightswatch.commands.options import (
     config_option,
     database_option,
@@ -25,53 +23,6 @@ from rightswatch.commands.options import (
 @click.group()
 def findings() -> None:
     """Findings: candidates that resemble a client's character."""
-
-
-def list_findings(
-    store: Store,
-    *,
-    status: FindingStatus | None = None,
-    character: str | None = None,
-    platform: str | None = None,
-    limit: int | None = None,
-) -> list[dict[str, Any]]:
-    """Findings as plain dicts, highest score first."""
-    query = (
-        select(Finding, Candidate, Platform.name, Character.name)
-        .join(Candidate, Finding.candidate_id == Candidate.id)
-        .join(Platform, Candidate.platform_id == Platform.id)
-        .join(Character, Finding.character_id == Character.id)
-        .order_by(Finding.score.desc(), Finding.id)
-    )
-    if status is not None:
-        query = query.where(Finding.status == status)
-    if character is not None:
-        query = query.where(Character.name == character)
-    if platform is not None:
-        query = query.where(Platform.name == platform)
-    if limit is not None:
-        query = query.limit(limit)
-    with store.session() as session:
-        return [
-            {
-                "id": f.id,
-                "platform": plat,
-                "kind": c.kind.value,
-                "external_id": c.external_id,
-                "character": char,
-                "decision": f.decision.value,
-                "score": round(f.score, 4),
-                "status": f.status.value,
-                "page_url": c.page_url,
-                "media_url": c.media_url,
-                "title": c.title,
-                "creator": c.creator,
-                "reference": f.reference,
-                "reasons": f.reasons,
-                "created_at": f.created_at.isoformat(),
-            }
-            for f, c, plat, char in session.execute(query)
-        ]
 
 
 @findings.command("list")
@@ -101,7 +52,7 @@ def list_(
     rightswatch findings list --status new --json
     """
     store = open_store(database_url, open_config(config_file, required=False))
-    rows = list_findings(
+    rows = finding_rows(
         store,
         status=FindingStatus(status) if status else None,
         character=character,
@@ -110,19 +61,19 @@ def list_(
     )
     store.dispose()
     if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        click.echo(json.dumps([r.to_json() for r in rows], ensure_ascii=False, indent=2))
         return
     table = Table("id", "score", "decision", "status", "character", "platform", "kind", "title")
     for r in rows:
         table.add_row(
-            str(r["id"]),
-            f"{r['score']:.2f}",
-            r["decision"],
-            r["status"],
-            r["character"],
-            r["platform"],
-            r["kind"],
-            str(r["title"])[:40],
+            str(r.id),
+            f"{r.score:.2f}",
+            r.decision.value,
+            r.status.value,
+            r.character,
+            r.platform,
+            r.kind.value,
+            r.title[:40],
         )
     console = Console()
     console.print(table)

@@ -14,8 +14,9 @@ from crawler.run import Progress
 from rightswatch.commands.options import config_option, database_option, open_config, open_store
 from rightswatch.config import config_path
 from rightswatch.errors import RightswatchError
-from rightswatch.monitor import RunOptions, RunSummary, run_monitoring
+from rightswatch.monitor import RunOptions, run_monitoring
 from rightswatch.recheck import RecheckSummary, run_rechecks
+from rightswatch.runsummary import RunSummary
 
 
 class RunFailed(RightswatchError):
@@ -43,10 +44,10 @@ def print_summary(console: Console, s: RunSummary) -> None:
     if len(s.failures) > 10:
         console.print(f"  … and {len(s.failures) - 10} more in the run report")
     if s.top_finding:
-        console.print(f"top finding: {s.top_finding['finding_id']}", soft_wrap=True)
-        console.print(f"  sealed capture: {s.top_finding['capture']}", soft_wrap=True)
-        console.print(f"  bundle: {s.top_finding.get('bundle') or 'export failed'}", soft_wrap=True)
-        for report in s.top_finding.get("reports", []):
+        console.print(f"top finding: {s.top_finding.finding_id}", soft_wrap=True)
+        console.print(f"  sealed capture: {s.top_finding.capture}", soft_wrap=True)
+        console.print(f"  bundle: {s.top_finding.bundle or 'export failed'}", soft_wrap=True)
+        for report in s.top_finding.reports:
             console.print(f"  report: {report}", soft_wrap=True)
     console.print(f"run report: {s.report_markdown}", soft_wrap=True)
     for failure in s.notifications_failed:

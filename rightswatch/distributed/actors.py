@@ -33,7 +33,8 @@ from dramatiq.middleware import CurrentMessage
 from crawler.plan import CrawlPlan
 from crawler.run import PlatformReport
 from evidence.exceptions import LeaseHeld, StoreError
-from evidence.models import CrawlRun, RunStatus
+from evidence.kinds import RunStatus
+from evidence.queries.runs import run_status
 from evidence.settings import EvidenceSettings
 from evidence.store import Store
 from rightswatch.config import WatchConfig
@@ -131,9 +132,7 @@ def shard_plan(ctx: WorkerContext, task: ShardTask) -> CrawlPlan:
     """
     if ctx.config is None:
         raise DistributedError("crawl task: this worker has no configuration (--config)")
-    with ctx.store().session() as session:
-        run = session.get(CrawlRun, task.run_id)
-        state = None if run is None else run.status
+    state = run_status(ctx.store(), task.run_id)
     if state is not RunStatus.RUNNING:
         why = "does not exist" if state is None else f"is {state.value}, not running"
         raise ShardRejected(task.run_id, task.shard, f"run {task.run_id} {why} in the case file")

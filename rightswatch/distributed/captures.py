@@ -19,19 +19,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from evidence import lease
 from evidence.capture import CaptureOptions, CaptureOutcome, CaptureResult
 from evidence.capture.options import FailureReason
 from evidence.casefile import capture_findings
-from evidence.models import Capture, CaptureStatus
+from evidence.models import Capture
 from evidence.paths import resolve_stored
+from evidence.queries.slots import settle_slot
 from evidence.settings import EvidenceSettings
 from evidence.store import Store
 
 LEASE_TTL = timedelta(minutes=2)
-FINAL = (CaptureStatus.SEALED, CaptureStatus.REMOVED)
 
 
 def hour_slot(at: datetime | None = None) -> str:
@@ -95,25 +93,6 @@ def result_from_json(data: dict[str, Any]) -> CaptureResult:
     )
 
 
-def _settle_slot(store: Store, key: str, root: Path) -> CaptureResult | None:
-    """The final capture holding ``key``, or None after freeing the key from a dead try."""
-    with store.session() as session:
-        row = session.scalar(
-            select(Capture).where(Capture.idempotency_key == key).with_for_update()
-        )
-        if row is None:
-            return None
-        if row.status in FINAL:
-            return result_from_row(row, root)
-        if row.status is CaptureStatus.PENDING:
-            row.status = CaptureStatus.FAILED
-            row.error = "abandoned: the worker capturing it stopped before recording a result"
-            row.finished_at = datetime.now(UTC)
-        row.meta = {**(row.meta or {}), "released_key": key}
-        row.idempotency_key = None
-        return None
-
-
 def capture_in_slot(
     store: Store,
     finding_id: int,
@@ -128,7 +107,7 @@ def capture_in_slot(
     """
     key = slot_key(finding_id, slot)
     with lease.hold(store, f"capture:{key}", ttl=LEASE_TTL):
-        done = _settle_slot(store, key, settings.folder)
+        done = settle_slot(store, key)
         if done is not None:
-            return done
+            return result_from_row(done, settings.folder)
         return capture_findings(store, [finding_id], settings, options, keys={finding_id: key})[0]

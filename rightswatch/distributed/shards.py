@@ -170,12 +170,4 @@ def run_shard(
         raise ShardFailed(
             run_id, shard_key, f"expected one platform report in {outcome.report_file}"
         )
-    p = reports[0]
-    return PlatformReport(
-        name=str(p["name"]),
-        finish_reason=str(p["finish_reason"]),
-        counters={k: int(v) for k, v in p["counters"].items()},
-        warc_file=p.get("warc_file"),
-        match_note=p.get("match_note"),
-        failures=tuple(p.get("failures", [])),
-    )
+    return PlatformReport.from_json(reports[0])

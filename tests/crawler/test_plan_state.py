@@ -29,7 +29,7 @@ from crawler.plan import (
 )
 from crawler.settings import BASE, settings_for
 from crawler.state import SeenIndex, StopRule
-from evidence.models import PlatformKind
+from evidence.kinds import PlatformKind
 
 
 def _target(**kw: object) -> PlatformTarget:

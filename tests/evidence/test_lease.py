@@ -9,9 +9,20 @@ import time
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
-from evidence.lease import LeaseHeld, acquire, current_holder, hold, release, renew
+from evidence.lease import LeaseHeld, acquire, hold, release, renew
+from evidence.models import Lease, utcnow
 from evidence.store import Store
+
+
+def current_holder(store: Store, name: str) -> str | None:
+    """The live holder of ``name`` as the case file says, or None when free or expired."""
+    with store.session() as s:
+        row = s.scalar(select(Lease).where(Lease.name == name))
+        if row is None or row.expires_at <= utcnow():
+            return None
+        return row.holder
 
 
 def test_second_holder_is_refused_until_release(store: Store) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence.models import PlatformKind
+from evidence.kinds import PlatformKind
 from rightswatch.commands.init import example_config
 from rightswatch.config import load_config
 from rightswatch.errors import ConfigError

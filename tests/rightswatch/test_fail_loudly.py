@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 import scheduler
+from evidence.kinds import RunStatus
 from rightswatch.config import load_config
-from rightswatch.monitor import RunSummary
 from rightswatch.notify import NotificationError, WebhookChannel, shown_webhook
 from rightswatch.runreport import digest_of
+from rightswatch.runsummary import RunSummary
 
 DEAD = "http://127.0.0.1:9"  # the discard port: nothing listens on it here
 
@@ -76,7 +77,7 @@ def test_a_run_that_reaches_no_platform_fails_loudly(tmp_path: Path) -> None:
     last = [ln for ln in result.stderr.splitlines() if ln.strip()][-1]
     assert "run 1 failed" in last
     reports = load_config(config).resolve(Path("rightswatch-data/evidence/runs"))
-    summary = RunSummary(**json.loads((reports / "run-1.json").read_text(encoding="utf-8")))
+    summary = RunSummary.from_json(json.loads((reports / "run-1.json").read_text(encoding="utf-8")))
     assert summary.status == "failed"
     assert any(
         "no platform answered: civitai" in f and "huggingface" in f for f in summary.failures
@@ -130,7 +131,7 @@ def test_webhook_urls_are_shown_without_their_secret(tmp_path: Path) -> None:
     channel = WebhookChannel("http://127.0.0.1:9/hook/SECRETPART", attempts=1)
     config = load_config(_config(tmp_path))
     with pytest.raises(NotificationError) as info:
-        channel.send(digest_of(config, RunSummary(1, "failed", "a", "b", 0.0)))
+        channel.send(digest_of(config, RunSummary(1, RunStatus.FAILED, "a", "b", 0.0)))
     assert "SECRETPART" not in str(info.value)
     assert "http://127.0.0.1:9/…" in str(info.value)
 

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from evidence.exceptions import LeaseHeld
+from evidence.kinds import Decision
 from evidence.lease import hold
 from evidence.models import (
     Candidate,
@@ -32,8 +33,9 @@ from evidence.store import Store
 from evidence.verify import verify_bundle
 from rightswatch.config import load_config
 from rightswatch.evidence_settings import evidence_settings
-from rightswatch.monitor import RunOptions, RunSummary, run_monitoring
+from rightswatch.monitor import RunOptions, run_monitoring
 from rightswatch.recheck import lease_name, run_rechecks
+from rightswatch.runsummary import RunSummary
 from tests.support.sandbox import SandboxServer, start_sandbox
 from tests.support.webhook import Receiver
 
@@ -93,10 +95,10 @@ def test_first_run_flags_and_seals_evidence(world: World) -> None:
     assert s.captures_sealed == 2 and s.captures_failed == 0
     assert s.by_character_platform and all(v > 0 for v in s.by_character_platform.values())
     top = s.top_finding
-    assert top is not None and top["bundle"].startswith("file://")
-    report = verify_bundle(Path(top["bundle"].removeprefix("file://")))
+    assert top is not None and top.bundle is not None and top.bundle.startswith("file://")
+    report = verify_bundle(Path(top.bundle.removeprefix("file://")))
     assert report.ok, [c for c in report.checks if not c.ok]
-    assert [Path(p).suffix for p in top["reports"]] == [".pdf", ".html"]
+    assert [Path(p).suffix for p in top.reports] == [".pdf", ".html"]
     markdown = Path(str(s.report_markdown)).read_text(encoding="utf-8")
     assert f"# Monitoring run {s.run_id}" in markdown
     assert "infring" not in markdown.lower()
@@ -115,22 +117,20 @@ def test_findings_match_the_ground_truth_characters(world: World) -> None:
         for t in rows
         if t["kind"] == "image" and t.get("model_id")
     }
-    flags = [f for f in world.first.new_findings if f["decision"] == "flag"]
-    reviews = [f for f in world.first.new_findings if f["decision"] == "review"]
+    flags = [f for f in world.first.new_findings if f.decision is Decision.FLAG]
+    reviews = [f for f in world.first.new_findings if f.decision is Decision.REVIEW]
     assert flags
     for f in flags + reviews:
-        key = (f["platform"], f["kind"], str(f["external_id"]))
-        allowed = {truth.get(key)} if f["decision"] == "flag" else {None, truth.get(key)}
-        if f["character"] in allowed:
+        key = (f.platform, f.kind.value, f.external_id)
+        allowed = {truth.get(key)} if f.decision is Decision.FLAG else {None, truth.get(key)}
+        if f.character in allowed:
             continue
-        assert lora_of.get(key) == f["character"], f"{key} {f['decision']}ged as {f['character']}"
-        with world.store.session() as s:
-            reasons = s.get(Finding, f["id"]).reasons  # type: ignore[union-attr]
-        assert any("generated with LoRA" in str(r) for r in reasons), reasons
+        assert lora_of.get(key) == f.character, f"{key} {f.decision.value}ged as {f.character}"
+        assert any("generated with LoRA" in str(r) for r in f.reasons), f.reasons
 
 
 def test_rerun_with_nothing_new_adds_nothing(world: World) -> None:
-    assert world.second.new_findings == []
+    assert world.second.new_findings == ()
     assert world.second.captures_sealed == 0
     with world.store.session() as s:
         ids = s.scalars(select(Candidate.external_id)).all()

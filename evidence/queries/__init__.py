@@ -1,0 +1,13 @@
+"""The case file's queries, one module per purpose; the layers above call these, not SQL.
+
+- :mod:`evidence.queries.findings`: the one findings join (finding, candidate, platform,
+  character) as typed rows: a run's new findings, the command line's listing;
+- :mod:`evidence.queries.runs`: a monitoring run's row: crashed runs reaped, a run interrupted;
+- :mod:`evidence.queries.captures`: which findings a run captures, and the top one it sealed;
+- :mod:`evidence.queries.rechecks`: findings due for a recheck, notice-to-removal times;
+- :mod:`evidence.queries.seen`: what earlier crawls stored (incremental crawling);
+- :mod:`evidence.queries.slots`: the capture row holding a distributed task's slot key.
+
+The review web app (``rightswatch/review/queries.py``) and the crawler's record pipeline still
+run their own queries; they move here in a later step.
+"""
