@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.exceptions import CrawlConfigError
+from crawler.gallery.adapter import GalleryAdapter
 from evidence.models import PlatformKind
 
 # Hosts a platform legitimately sends us to besides its base URL's host (media CDNs, file
@@ -69,7 +70,7 @@ class PlatformTarget:
     allowed_hosts: tuple[str, ...] = ()  # besides the base URL's host and DEFAULT_EXTRA_HOSTS
     max_items: int | None = None  # candidates per run on this platform
     recent_pages: int = 2  # pages of "recent images" read per run (Civitai)
-    scroll_limit: int = 30  # gallery: scrolls per listing before giving up
+    gallery: GalleryAdapter | None = None  # how a gallery site is read (kind "gallery")
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.base_url)
@@ -85,7 +86,8 @@ class PlatformTarget:
     def hosts(self) -> frozenset[str]:
         host = urlsplit(self.base_url).hostname or ""
         extra = DEFAULT_EXTRA_HOSTS.get(self.kind, ())
-        return frozenset(h.lower() for h in (host, *extra, *self.allowed_hosts))
+        media = self.gallery.media_hosts if self.gallery is not None else ()
+        return frozenset(h.lower() for h in (host, *extra, *self.allowed_hosts, *media))
 
 
 @dataclass(frozen=True)
@@ -115,9 +117,11 @@ class CrawlPlan:
     def to_json(self) -> str:
         data = asdict(self)
         data["output_dir"] = str(self.output_dir)
-        for target in data["targets"]:
+        for target, original in zip(data["targets"], self.targets, strict=True):
             target["kind"] = target["kind"].value
             target["politeness"]["robots"] = target["politeness"]["robots"].value
+            gallery = original.gallery
+            target["gallery"] = gallery.to_mapping() if gallery is not None else None
         return json.dumps(data, sort_keys=True)
 
     @classmethod
@@ -137,7 +141,9 @@ class CrawlPlan:
                     allowed_hosts=tuple(t["allowed_hosts"]),
                     max_items=t.get("max_items"),
                     recent_pages=t["recent_pages"],
-                    scroll_limit=t["scroll_limit"],
+                    gallery=GalleryAdapter.from_mapping(t["gallery"], f"{t['name']}.gallery")
+                    if t.get("gallery")
+                    else None,
                 )
                 for t in data["targets"]
             )

@@ -8,8 +8,11 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from crawler import __version__
+from crawler.browser import BrowserGate, context_options
+from crawler.middlewares.politeness import is_private
 from crawler.plan import PlatformTarget, RobotsPolicy
 from evidence.capture.chromium import CHROMIUM_ARGS, CHROMIUM_PATH
 from evidence.models import PlatformKind
@@ -93,7 +96,8 @@ PLAYWRIGHT: dict[str, Any] = {
     "PLAYWRIGHT_MAX_CONTEXTS": 1,
     "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 2,
     "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": 30_000,
-    "PLAYWRIGHT_ABORT_REQUEST": "crawler.spiders.gallery.abort_request",
+    # PLAYWRIGHT_ABORT_REQUEST (the host policy, pauses and pacing of crawler.browser) and
+    # PLAYWRIGHT_CONTEXTS (User-Agent, login session) are set per platform in settings_for.
 }
 
 
@@ -123,8 +127,18 @@ def settings_for(target: PlatformTarget, extra: dict[str, Any] | None = None) ->
         settings["DOWNLOAD_HANDLERS"] = {
             scheme: "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
         }
-        settings["USER_AGENT"] = None  # let Chromium send its own (scrapy-playwright advice)
-        settings["ROBOTSTXT_USER_AGENT"] = USER_AGENT  # whom robots.txt rules are read for
+        # the browser context and Scrapy send the same User-Agent (pages, XHR, media)
+        user_agent = str(settings["USER_AGENT"])
+        storage = target.gallery.storage_state if target.gallery is not None else None
+        settings["PLAYWRIGHT_CONTEXTS"] = {"default": context_options(user_agent, storage)}
+        settings["ROBOTSTXT_USER_AGENT"] = user_agent  # whom robots.txt rules are read for
+        base_host = (urlsplit(target.base_url).hostname or "").lower()
+        settings["PLAYWRIGHT_ABORT_REQUEST"] = BrowserGate(
+            entries=target.hosts(),
+            private_ok=is_private(base_host),
+            delay_s=polite.delay_s,
+            max_pause_s=polite.max_retry_after_s,
+        )
         settings["PLAYWRIGHT_MAX_PAGES_PER_CONTEXT"] = max(polite.concurrency, 1)
         settings["PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT"] = int(polite.timeout_s * 1000)
     settings.update(extra or {})

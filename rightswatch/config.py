@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AnyHttpUrl,
@@ -21,6 +21,9 @@ from pydantic import (
     model_validator,
 )
 
+from crawler.exceptions import CrawlConfigError
+from crawler.gallery import profiles
+from crawler.gallery.adapter import GalleryAdapter
 from evidence.models import PlatformKind
 from rightswatch.errors import ConfigError
 
@@ -82,9 +85,38 @@ class PlatformConfig(_Model):
     # extra hosts the platform serves media from (CDNs)
     allowed_hosts: list[str] = Field(default_factory=list)
     politeness: Politeness = Field(default_factory=Politeness)
+    # galleries (kind = "gallery"): a built-in profile (crawler/gallery/profiles/) and/or the
+    # adapter keys of docs/crawler.md "Adding a gallery site", overriding the profile's
+    profile: str | None = None
+    gallery: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _gallery_adapter(self) -> PlatformConfig:
+        if self.kind is not PlatformKind.GALLERY:
+            if self.profile or self.gallery:
+                raise ValueError("profile and gallery apply to kind = 'gallery' only")
+            return self
+        try:
+            self.adapter()
+        except CrawlConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def adapter(self) -> GalleryAdapter:
+        """The gallery adapter: the profile (if any) with this platform's overrides."""
+        if not self.profile and not self.gallery:
+            raise CrawlConfigError(
+                f"a gallery needs profile = one of {', '.join(profiles.names())}, "
+                "or a [platforms.gallery] table"
+            )
+        return profiles.resolve(self.profile, self.gallery, "gallery")
 
     @property
     def url(self) -> str:
+        if self.base_url is None and self.profile:
+            known = profiles.base_url(self.profile)
+            if known:
+                return known.rstrip("/")
         return str(self.base_url or DEFAULT_BASE_URLS[self.kind]).rstrip("/")
 
 

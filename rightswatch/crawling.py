@@ -7,10 +7,31 @@ licensed creators go to the likeness engine.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from pathlib import Path
 
+from crawler.gallery.adapter import GalleryAdapter
 from crawler.plan import CrawlPlan, MatchOptions, PlatformTarget, Politeness, RobotsPolicy
+from evidence.models import PlatformKind
 from rightswatch.config import PlatformConfig, WatchConfig
+from rightswatch.errors import ConfigError
+
+
+def _adapter(config: WatchConfig, platform: PlatformConfig) -> GalleryAdapter | None:
+    """The platform's gallery adapter, its login session path made absolute and checked."""
+    if platform.kind is not PlatformKind.GALLERY:
+        return None
+    adapter = platform.adapter()
+    if adapter.storage_state is None:
+        return adapter
+    path = config.resolve(Path(adapter.storage_state))
+    if not path.is_file():
+        raise ConfigError(
+            f"platforms[{platform.name}].gallery.storage_state: no such file: {path} "
+            "(export it from a logged-in browser with Playwright's storage_state)"
+        )
+    return dataclasses.replace(adapter, storage_state=str(path))
 
 
 def _target(config: WatchConfig, platform: PlatformConfig) -> PlatformTarget:
@@ -37,6 +58,7 @@ def _target(config: WatchConfig, platform: PlatformConfig) -> PlatformTarget:
         ),
         allowed_hosts=tuple(platform.allowed_hosts),
         max_items=platform.max_items,
+        gallery=_adapter(config, platform),
     )
 
 

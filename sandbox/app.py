@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from sandbox import civitai, gallery, huggingface, pages
+from sandbox import civitai, gallery, gallery_ssr, gallery_walled, huggingface, pages
 from sandbox.errors import ContentError, SandboxError
 from sandbox.faults import FaultMiddleware, parse_fault_spec
 from sandbox.media import MediaStore
@@ -82,6 +82,12 @@ def admin_routes(site: Site, options: ServeOptions) -> list[BaseRoute]:
                 "faults": options.faults,
                 "tsa": f"{base_url(request)}/tsa",
                 "gallery": f"{base_url(request)}/gallery/",
+                "galleries": {
+                    "gallery": f"{base_url(request)}/gallery/",
+                    "gallery-ssr": f"{base_url(request)}/ssr/",
+                    "gallery-walled": f"{base_url(request)}/walled/",
+                },
+                "cdn": gallery_ssr.cdn_base(request),
             }
         )
 
@@ -128,6 +134,8 @@ def build_app(options: ServeOptions) -> Starlette:
         *admin_routes(site, options),
         *civitai.routes(site),
         *gallery.routes(site),
+        *gallery_ssr.routes(site),
+        *gallery_walled.routes(site),
         *pages.routes(site),
         *huggingface.routes(site),  # last: its /{user}/{repo} pages catch two-segment paths
     ]
@@ -165,6 +173,12 @@ def serve(options: ServeOptions) -> None:
     """Bind, build the world, print the base URL as the first stdout line, then serve."""
     sock = bind(options.host, options.port)
     host, port = sock.getsockname()[:2]
+    sockets = [sock]
+    if host == "127.0.0.1":  # the style-(a) gallery's CDN host, same port (gallery_ssr)
+        try:
+            sockets.append(bind(gallery_ssr.CDN_HOST, port))
+        except OSError as exc:
+            sys.stderr.write(f"sandbox: no CDN listener on {gallery_ssr.CDN_HOST}:{port}: {exc}\n")
     shown = f"[{host}]" if ":" in host else host
     app = build_app(options)
     sys.stdout.write(f"http://{shown}:{port}\n")
@@ -176,4 +190,4 @@ def serve(options: ServeOptions) -> None:
         timeout_graceful_shutdown=1,
         lifespan="off",
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    uvicorn.Server(config).run(sockets=sockets)

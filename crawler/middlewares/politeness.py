@@ -55,6 +55,37 @@ def is_private(host: str) -> bool:
     return addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_unspecified
 
 
+def _entry_matches(entry: str, host: str, port: int | None) -> bool:
+    if entry.startswith("*."):
+        return host.endswith(entry[1:])
+    name, _, wanted = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
+    if wanted:
+        return host == name and str(port) == wanted
+    return host == entry
+
+
+def host_refusal(url: str, entries: frozenset[str], private_ok: bool) -> str | None:
+    """Why ``url`` may not be fetched under the allowlist ``entries`` (None: it may).
+
+    Entries are an exact ``host``, ``host:port`` or a suffix pattern ``*.example.com``.
+    Private, loopback and link-local hosts pass only when ``private_ok`` (the base URL is
+    local) or when they are an exact entry (a local CDN named on purpose)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return f"scheme {parts.scheme!r} is not fetched"
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return "invalid port"
+    matched = [e for e in entries if _entry_matches(e, host, port)]
+    if entries and not matched:
+        return f"host {host!r} is not on this platform's allowlist"
+    if is_private(host) and not private_ok and not any(not e.startswith("*.") for e in matched):
+        return f"private or loopback address {host!r} refused"
+    return None
+
+
 class HostAllowlistMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
@@ -64,6 +95,7 @@ class HostAllowlistMiddleware:
         if self.base_host:
             self.allowed.add(self.base_host)
         self.private_ok = bool(self.base_host) and is_private(self.base_host)
+        self.entries = frozenset(self.allowed)
         self.crawler = crawler
 
     @classmethod
@@ -92,15 +124,16 @@ class HostAllowlistMiddleware:
         raise HostRefused(url, reason)
 
     def process_request(self, request: Request) -> None:
-        host = (urlsplit(request.url).hostname or "").lower()
-        if self.allowed and host not in self.allowed:
-            self._refuse(request.url, f"host {host!r} is not on this platform's allowlist")
-        if is_private(host) and not self.private_ok:
-            self._refuse(request.url, f"private or loopback address {host!r} refused")
+        reason = host_refusal(request.url, self.entries, self.private_ok)
+        if reason is not None:
+            self._refuse(request.url, reason)
 
     def process_response(self, request: Request, response: Response) -> Response:
         ip = response.ip_address
-        if ip is not None and not self.private_ok and is_private(str(ip)):
+        host = (urlsplit(response.url).hostname or "").lower()
+        named = host in self.entries or any(e.startswith(f"{host}:") for e in self.entries)
+        local_ok = self.private_ok or (is_private(host) and named)
+        if ip is not None and not local_ok and is_private(str(ip)):
             self._refuse(response.url, f"{urlsplit(response.url).hostname} resolved to {ip}")
         return response
 

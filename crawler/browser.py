@@ -1,0 +1,90 @@
+"""The browser obeys the crawler's rules: host allowlist, host pauses, pacing, User-Agent.
+
+:class:`BrowserGate` is scrapy-playwright's ``PLAYWRIGHT_ABORT_REQUEST`` hook, which that
+handler calls from its ``page.route("**", ...)`` for every request a page makes (navigation,
+scripts, XHR/fetch, images, subresources of frames): a request the platform's host policy
+refuses is aborted, and document/XHR/fetch requests wait out the host's pause (set when the
+host answered 429/503 with ``Retry-After``) and the platform's delay between requests. Fonts
+and video are never fetched. Service workers are blocked in the context
+(:func:`context_options`), so no request escapes the route; the context sends the crawl's
+User-Agent and, when configured, the login session's ``storage_state`` (read by Chromium,
+never copied into evidence).
+
+Playwright does not route the hops of a redirect: the spider checks every request it sees
+(``page.on("request")``) with :meth:`BrowserGate.refusal` and discards a page that went
+somewhere it may not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from crawler.middlewares.politeness import host_refusal
+
+PACED_TYPES = frozenset({"document", "fetch", "xhr"})
+SKIPPED_TYPES = frozenset({"font", "media"})
+
+
+@dataclass
+class BrowserGate:
+    """Decides, per browser request, whether it may leave (see the module docstring)."""
+
+    entries: frozenset[str]
+    private_ok: bool
+    delay_s: float = 0.0
+    max_pause_s: float = 120.0
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (url, reason), for stats
+    _paused_until: dict[str, float] = field(default_factory=dict)
+    _last: dict[str, float] = field(default_factory=dict)
+
+    def refusal(self, url: str) -> str | None:
+        if url.startswith(("data:", "blob:", "about:")):
+            return None
+        return host_refusal(url, self.entries, self.private_ok)
+
+    def pause(self, url: str, seconds: float) -> None:
+        """Hold requests to ``url``'s host for ``seconds`` (a 429/503 with Retry-After)."""
+        host = urlsplit(url).netloc
+        until = time.monotonic() + min(max(seconds, 0.0), self.max_pause_s)
+        self._paused_until[host] = max(self._paused_until.get(host, 0.0), until)
+
+    async def _wait_turn(self, url: str) -> None:
+        host = urlsplit(url).netloc
+        now = time.monotonic()
+        ready = max(self._paused_until.get(host, 0.0), self._last.get(host, 0.0) + self.delay_s)
+        self._last[host] = max(now, ready)
+        if ready > now:
+            await asyncio.sleep(ready - now)
+
+    async def __call__(self, request: Any) -> bool:
+        """True aborts the request (scrapy-playwright's abort hook)."""
+        kind = str(getattr(request, "resource_type", ""))
+        if kind in SKIPPED_TYPES:
+            return True
+        url = str(request.url)
+        reason = self.refusal(url)
+        if reason is not None:
+            self.refused.append((url, reason))
+            return True
+        if kind in PACED_TYPES:
+            await self._wait_turn(url)
+        return False
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> BrowserGate:
+        return self  # Scrapy copies settings; the handler and the spider share one gate
+
+
+def context_options(user_agent: str, storage_state: str | None) -> dict[str, Any]:
+    """Playwright context options for a gallery crawl."""
+    options: dict[str, Any] = {
+        "user_agent": user_agent,
+        "service_workers": "block",
+        "java_script_enabled": True,
+    }
+    if storage_state is not None:
+        options["storage_state"] = storage_state
+    return options
