@@ -1,10 +1,12 @@
-"""The browser obeys the crawler's rules: host allowlist, host pauses, pacing, User-Agent.
+"""The browser obeys the crawler's rules: the fetch guard, host pauses, pacing, User-Agent.
 
 :class:`BrowserGate` is scrapy-playwright's ``PLAYWRIGHT_ABORT_REQUEST`` hook, which that
 handler calls from its ``page.route("**", ...)`` for every request a page makes (navigation,
-scripts, XHR/fetch, images, subresources of frames): a request the platform's host policy
-refuses is aborted, and document/XHR/fetch requests wait out the host's pause (set when the
-host answered 429/503 with ``Retry-After``) and the platform's delay between requests. Fonts
+scripts, XHR/fetch, images, subresources of frames): a request the one fetch guard
+(:mod:`evidence.guard`, the platform's :class:`~evidence.guard.FetchPolicy`: scheme, host
+entries and ports, and the addresses the host resolves to) refuses is aborted, and
+document/XHR/fetch requests wait out the host's pause (set when the host answered 429/503
+with ``Retry-After``) and the platform's delay between requests. Fonts
 and video are never fetched. Service workers are blocked in the context
 (:func:`context_options`), so no request escapes the route; the context sends the crawl's
 User-Agent and, when configured, the login session's ``storage_state`` (read by Chromium,
@@ -18,12 +20,14 @@ somewhere it may not.
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from crawler.middlewares.politeness import host_refusal
+from evidence.exceptions import FetchRefused
+from evidence.guard import FetchPolicy, is_network_url
 
 PACED_TYPES = frozenset({"document", "fetch", "xhr"})
 SKIPPED_TYPES = frozenset({"font", "media"})
@@ -33,18 +37,43 @@ SKIPPED_TYPES = frozenset({"font", "media"})
 class BrowserGate:
     """Decides, per browser request, whether it may leave (see the module docstring)."""
 
-    entries: frozenset[str]
-    private_ok: bool
+    policy: FetchPolicy
     delay_s: float = 0.0
     max_pause_s: float = 120.0
     refused: list[tuple[str, str]] = field(default_factory=list)  # (url, reason), for stats
     _paused_until: dict[str, float] = field(default_factory=dict)
     _last: dict[str, float] = field(default_factory=dict)
+    _resolved: dict[tuple[str, int], tuple[str, ...]] = field(default_factory=dict)
 
     def refusal(self, url: str) -> str | None:
-        if url.startswith(("data:", "blob:", "about:")):
+        """Why the guard refuses ``url`` without DNS (None: scheme, host and port pass)."""
+        if not is_network_url(url):
             return None
-        return host_refusal(url, self.entries, self.private_ok)
+        try:
+            self.policy.check_url(url)
+        except FetchRefused as refused:
+            return refused.reason
+        return None
+
+    async def resolved_refusal(self, url: str) -> str | None:
+        """:meth:`refusal`, then every address the host resolves to (cached per host)."""
+        if not is_network_url(url):
+            return None
+        try:
+            host, port = self.policy.check_url(url)
+            key = (host, port)
+            if key not in self._resolved:
+                loop = asyncio.get_running_loop()
+                try:
+                    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+                except OSError as exc:
+                    raise FetchRefused(url, f"cannot resolve {host}: {exc}") from exc
+                self._resolved[key] = tuple(dict.fromkeys(str(i[4][0]) for i in infos))
+            for address in self._resolved[key]:
+                self.policy.check_address(url, host, address)
+        except FetchRefused as refused:
+            return refused.reason
+        return None
 
     def pause(self, url: str, seconds: float) -> None:
         """Hold requests to ``url``'s host for ``seconds`` (a 429/503 with Retry-After)."""
@@ -66,7 +95,7 @@ class BrowserGate:
         if kind in SKIPPED_TYPES:
             return True
         url = str(request.url)
-        reason = self.refusal(url)
+        reason = await self.resolved_refusal(url)
         if reason is not None:
             self.refused.append((url, reason))
             return True

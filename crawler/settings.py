@@ -8,13 +8,12 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from crawler import __version__
 from crawler.browser import BrowserGate, context_options
-from crawler.middlewares.politeness import is_private
 from crawler.plan import PlatformTarget, RobotsPolicy
 from evidence.capture.chromium import CHROMIUM_ARGS, CHROMIUM_PATH
+from evidence.guard import FetchPolicy
 from evidence.models import PlatformKind
 
 USER_AGENT = (
@@ -45,6 +44,9 @@ BASE: dict[str, Any] = {
     "AUTOTHROTTLE_MAX_DELAY": 30.0,  # platforms.md §1.9: back off from ~1 s, cap ~30 s
     "AUTOTHROTTLE_TARGET_CONCURRENCY": 1.0,
     "ROBOTSTXT_OBEY": True,
+    # --- Schemes: http(s) only. Scrapy's file, data, ftp and s3 handlers are off, so a
+    # --- hostile URL in a platform's JSON can never read the disk or reach another store. --
+    "DOWNLOAD_HANDLERS": {"file": None, "data": None, "ftp": None, "s3": None},
     # --- Limits --------------------------------------------------------------------------
     "DOWNLOAD_MAXSIZE": 16 * 1024 * 1024,
     "DOWNLOAD_WARNSIZE": 4 * 1024 * 1024,
@@ -61,11 +63,14 @@ BASE: dict[str, Any] = {
     "RW_RETRY_BACKOFF_MAX": 30.0,
     "RW_RETRY_AFTER_MAX": 120.0,
     # --- Middlewares ---------------------------------------------------------------------
-    # process_response runs from the highest number down: the WARC writer (960) sees every
-    # response first, with its bytes still encoded as received (HttpCompression is 590);
-    # walls (955) then classify it; politeness (540) retries what must be retried.
+    # process_request runs from the lowest number up: the fetch guard (40) judges every
+    # request, redirects included, before anything else. process_response runs from the
+    # highest number down: the guard's address check (990) refuses a response from a private
+    # address before the WARC writer (960) sees it, with its bytes still encoded as received
+    # (HttpCompression is 590); walls (955) then classify it; politeness (540) retries.
     "DOWNLOADER_MIDDLEWARES": {
-        "crawler.middlewares.politeness.HostAllowlistMiddleware": 40,
+        "crawler.middlewares.politeness.FetchGuardMiddleware": 40,
+        "crawler.middlewares.politeness.FetchGuardResponseMiddleware": 990,
         "crawler.middlewares.politeness.PoliteRetryMiddleware": 540,
         "crawler.middlewares.walls.WallDetectionMiddleware": 955,
         "crawler.middlewares.warc.WarcRecorderMiddleware": 960,
@@ -125,17 +130,17 @@ def settings_for(target: PlatformTarget, extra: dict[str, Any] | None = None) ->
         scheme = "https" if target.base_url.startswith("https") else "http"
         settings.update(PLAYWRIGHT)
         settings["DOWNLOAD_HANDLERS"] = {
-            scheme: "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+            **BASE["DOWNLOAD_HANDLERS"],
+            scheme: "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
         }
         # the browser context and Scrapy send the same User-Agent (pages, XHR, media)
         user_agent = str(settings["USER_AGENT"])
         storage = target.gallery.storage_state if target.gallery is not None else None
         settings["PLAYWRIGHT_CONTEXTS"] = {"default": context_options(user_agent, storage)}
         settings["ROBOTSTXT_USER_AGENT"] = user_agent  # whom robots.txt rules are read for
-        base_host = (urlsplit(target.base_url).hostname or "").lower()
+        hosts = sorted(target.hosts())  # as the downloader's guard gets them (RW_ALLOWED_HOSTS)
         settings["PLAYWRIGHT_ABORT_REQUEST"] = BrowserGate(
-            entries=target.hosts(),
-            private_ok=is_private(base_host),
+            policy=FetchPolicy.for_platform(target.base_url, hosts),
             delay_s=polite.delay_s,
             max_pause_s=polite.max_retry_after_s,
         )

@@ -12,6 +12,7 @@
     │   └── SigningError           the signing key is missing, unreadable or invalid
     ├── CustodyError               the custody log is unreadable or its chain is broken
     ├── CaptureError               a page could not be captured at all (browser start-up)
+    ├── FetchRefused               the fetch guard refused a URL (scheme, host, port, address)
     ├── BundleError                an export bundle could not be written or opened
     ├── VerificationError          verification could not run (failed checks are reported)
     ├── ReportError                the court report could not be rendered
@@ -87,6 +88,15 @@ class CustodyError(EvidenceError):
 
 class CaptureError(EvidenceError):
     """A page could not be captured at all (the browser would not start)."""
+
+
+class FetchRefused(EvidenceError):
+    """The fetch guard (evidence/guard.py) refused a URL before anything was fetched or written."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"fetch refused: {url}: {reason}")
 
 
 class BundleError(EvidenceError):

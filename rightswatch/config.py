@@ -24,6 +24,7 @@ from pydantic import (
 from crawler.exceptions import CrawlConfigError
 from crawler.gallery import profiles
 from crawler.gallery.adapter import GalleryAdapter
+from evidence.guard import HostEntry
 from evidence.models import PlatformKind
 from rightswatch.errors import ConfigError
 
@@ -82,7 +83,8 @@ class PlatformConfig(_Model):
     search_terms: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
     max_items: Annotated[int, Field(ge=1)] | None = None
-    # extra hosts the platform serves media from (CDNs)
+    # extra hosts the platform serves media from (CDNs): a name, name:port, or a pattern such
+    # as "*.r2.cloudflarestorage.com"; a literal address (127.0.0.2:8001) may be local
     allowed_hosts: list[str] = Field(default_factory=list)
     politeness: Politeness = Field(default_factory=Politeness)
     # galleries (kind = "gallery"): a built-in profile (crawler/gallery/profiles/) and/or the
@@ -110,6 +112,13 @@ class PlatformConfig(_Model):
                 "or a [platforms.gallery] table"
             )
         return profiles.resolve(self.profile, self.gallery, "gallery")
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_entries(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            HostEntry.parse(entry)  # a ValueError names the entry
+        return value
 
     @property
     def url(self) -> str:

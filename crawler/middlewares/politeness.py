@@ -1,22 +1,25 @@
-"""Politeness and robustness: a host allowlist per platform, and retries that back off.
+"""Politeness and robustness: the fetch guard per platform, and retries that back off.
 
-:class:`HostAllowlistMiddleware` (priority 40) refuses any request to a host outside the
-platform's allowlist, and any private, loopback or link-local address unless the platform's own
-base URL is one (the local sandbox); the check is repeated on the address a response actually
-came from, against DNS tricks. :class:`PoliteRetryMiddleware` (540, replacing Scrapy's
-RetryMiddleware) retries 429/5xx and transport errors with exponential back-off, and honours
-``Retry-After`` (seconds or HTTP date) and Hugging Face's ``RateLimit: ...;t=<s>`` header on 429
-and 503 (platforms.md §1.9, §2.4). A ``Retry-After`` beyond the cap gives up at once rather
-than hold the crawl. Per-platform concurrency, delay, AutoThrottle, size and time limits are
-Scrapy settings (crawler/settings.py); the robots.txt decision is logged at start.
+:class:`FetchGuardMiddleware` (priority 40) passes every request, redirects included, through
+the one fetch guard (:mod:`evidence.guard`): http(s) only, the platform's host entries and
+patterns with their ports, and no private, loopback or link-local address after DNS unless the
+operator named the host as local (the sandbox). :class:`FetchGuardResponseMiddleware` (990)
+repeats the address check on the address a response actually came from, against DNS
+rebinding, before the WARC writer (960) sees the body. :class:`PoliteRetryMiddleware` (540,
+replacing Scrapy's RetryMiddleware) retries 429/5xx and transport errors with exponential
+back-off, and honours ``Retry-After`` (seconds or HTTP date) and Hugging Face's
+``RateLimit: ...;t=<s>`` header on 429 and 503 (platforms.md §1.9, §2.4). A ``Retry-After``
+beyond the cap gives up at once rather than hold the crawl. Per-platform concurrency, delay,
+AutoThrottle, size and time limits are Scrapy settings (crawler/settings.py); the robots.txt
+decision is logged at start.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import random
 import re
+import socket
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Self
@@ -28,14 +31,18 @@ from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
+from scrapy.settings import Settings
 from scrapy.utils.misc import load_object
+
+from evidence.exceptions import FetchRefused
+from evidence.guard import FetchPolicy
 
 _RATELIMIT_T = re.compile(r";\s*t\s*=\s*(\d+)")
 _RATELIMIT_R = re.compile(r";\s*r\s*=\s*(\d+)")
 
 
 class HostRefused(IgnoreRequest):
-    """A request to a host the platform's allowlist does not contain."""
+    """A request the fetch guard refused (scheme, host, port or address)."""
 
     def __init__(self, url: str, reason: str) -> None:
         super().__init__(f"{url}: {reason}")
@@ -43,60 +50,38 @@ class HostRefused(IgnoreRequest):
         self.reason = reason
 
 
-def is_private(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(
-        ".localhost"
-    ):
-        return True
-    try:
-        addr = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_unspecified
+def policy_from_settings(settings: Settings) -> FetchPolicy:
+    """The platform's fetch policy: its base URL plus ``RW_ALLOWED_HOSTS`` entries."""
+    base = str(settings.get("RW_BASE_URL") or "")
+    if not base:
+        return FetchPolicy.public()
+    hosts = [h for h in settings.getlist("RW_ALLOWED_HOSTS") if h]
+    return FetchPolicy.for_platform(
+        base, hosts, setting=str(settings.get("RW_ALLOWED_HOSTS_KEY") or "allowed_hosts")
+    )
 
 
-def _entry_matches(entry: str, host: str, port: int | None) -> bool:
-    if entry.startswith("*."):
-        return host.endswith(entry[1:])
-    name, _, wanted = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
-    if wanted:
-        return host == name and str(port) == wanted
-    return host == entry
-
-
-def host_refusal(url: str, entries: frozenset[str], private_ok: bool) -> str | None:
-    """Why ``url`` may not be fetched under the allowlist ``entries`` (None: it may).
-
-    Entries are an exact ``host``, ``host:port`` or a suffix pattern ``*.example.com``.
-    Private, loopback and link-local hosts pass only when ``private_ok`` (the base URL is
-    local) or when they are an exact entry (a local CDN named on purpose)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        return f"scheme {parts.scheme!r} is not fetched"
-    host = (parts.hostname or "").lower()
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        return "invalid port"
-    matched = [e for e in entries if _entry_matches(e, host, port)]
-    if entries and not matched:
-        return f"host {host!r} is not on this platform's allowlist"
-    if is_private(host) and not private_ok and not any(not e.startswith("*.") for e in matched):
-        return f"private or loopback address {host!r} refused"
-    return None
-
-
-class HostAllowlistMiddleware:
+class _GuardBase:
     def __init__(self, crawler: Crawler) -> None:
-        settings = crawler.settings
-        base = str(settings.get("RW_BASE_URL") or "")
-        self.base_host = (urlsplit(base).hostname or "").lower()
-        self.allowed = {h.lower() for h in settings.getlist("RW_ALLOWED_HOSTS")}
-        if self.base_host:
-            self.allowed.add(self.base_host)
-        self.private_ok = bool(self.base_host) and is_private(self.base_host)
-        self.entries = frozenset(self.allowed)
         self.crawler = crawler
+        self.policy = policy_from_settings(crawler.settings)
+
+    def _refuse(self, refused: FetchRefused) -> None:
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value("rightswatch/hosts_refused")
+        raise HostRefused(refused.url, refused.reason)
+
+
+class FetchGuardMiddleware(_GuardBase):
+    """Every request, redirects included, passes :mod:`evidence.guard` before it is sent.
+
+    Scheme, host, port, then the addresses the host resolves to (cached per host for the
+    run); a refusal is a :class:`HostRefused` naming the URL and the setting to change.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self._resolved: dict[tuple[str, int], tuple[str, ...]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -107,34 +92,59 @@ class HostAllowlistMiddleware:
     def spider_opened(self, spider: scrapy.Spider) -> None:
         robots = self.crawler.settings.getbool("ROBOTSTXT_OBEY")
         spider.logger.info(
-            "politeness for %s: robots.txt %s; hosts %s; private addresses %s; "
+            "politeness for %s: robots.txt %s; hosts %s; "
             "%s requests per host, delay %.2fs, AutoThrottle %s",
             spider.name,
             "obeyed" if robots else "ignored by configuration",
-            sorted(self.allowed) or "any",
-            "allowed (base URL is local)" if self.private_ok else "refused",
+            self.policy.describe(),
             self.crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"),
             self.crawler.settings.getfloat("DOWNLOAD_DELAY"),
             "on" if self.crawler.settings.getbool("AUTOTHROTTLE_ENABLED") else "off",
         )
 
-    def _refuse(self, url: str, reason: str) -> None:
-        assert self.crawler.stats is not None
-        self.crawler.stats.inc_value("rightswatch/hosts_refused")
-        raise HostRefused(url, reason)
+    async def _resolve(self, host: str, port: int) -> tuple[str, ...]:
+        key = (host, port)
+        cached = self._resolved.get(key)
+        if cached is None:
+            loop = asyncio.get_running_loop()
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            cached = tuple(dict.fromkeys(str(info[4][0]) for info in infos))
+            if len(self._resolved) < 4096:
+                self._resolved[key] = cached
+        return cached
 
-    def process_request(self, request: Request) -> None:
-        reason = host_refusal(request.url, self.entries, self.private_ok)
-        if reason is not None:
-            self._refuse(request.url, reason)
+    async def process_request(self, request: Request) -> None:
+        try:
+            host, port = self.policy.check_url(request.url)
+            try:
+                addresses = await self._resolve(host, port)
+            except OSError as exc:
+                raise FetchRefused(request.url, f"cannot resolve {host}: {exc}") from exc
+            for address in addresses:
+                self.policy.check_address(request.url, host, address)
+        except FetchRefused as refused:
+            self._refuse(refused)
+
+
+class FetchGuardResponseMiddleware(_GuardBase):
+    """The address a response actually came from, checked before the WARC writer sees it.
+
+    Registered above the WARC recorder (process_response runs from the highest number down),
+    so a body from a host that re-resolved to a private address is never archived.
+    """
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
 
     def process_response(self, request: Request, response: Response) -> Response:
         ip = response.ip_address
-        host = (urlsplit(response.url).hostname or "").lower()
-        named = host in self.entries or any(e.startswith(f"{host}:") for e in self.entries)
-        local_ok = self.private_ok or (is_private(host) and named)
-        if ip is not None and not local_ok and is_private(str(ip)):
-            self._refuse(response.url, f"{urlsplit(response.url).hostname} resolved to {ip}")
+        if ip is not None:
+            host = (urlsplit(response.url).hostname or "").lower()
+            try:
+                self.policy.check_address(response.url, host, str(ip))
+            except FetchRefused as refused:
+                self._refuse(refused)
         return response
 
 

@@ -18,10 +18,11 @@ from scrapy.http import HtmlResponse, Response, TextResponse
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.exceptions import MediaError
-from crawler.middlewares.politeness import is_private, retry_after_seconds
+from crawler.middlewares.politeness import retry_after_seconds
 from crawler.middlewares.walls import classify
 from crawler.middlewares.warc import WarcFile
 from crawler.pipelines.media import check_image, store_bytes
+from evidence.guard import is_local_address
 
 CHALLENGE = b"""<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title></head>
 <body><h1>Checking your browser before accessing the site.</h1>
@@ -125,7 +126,7 @@ def test_retry_after_forms() -> None:
     ],
 )
 def test_private_hosts(host: str, private: bool) -> None:
-    assert is_private(host) is private
+    assert is_local_address(host) is private
 
 
 def _png(width: int, height: int) -> bytes:

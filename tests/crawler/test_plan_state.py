@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import ipaddress
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from scrapy import Request, Spider
+from scrapy.http import Response
 from scrapy.utils.test import get_crawler
 
 from crawler.exceptions import CrawlConfigError
 from crawler.items import Discovery, ImageCandidate, LicenceFlags
-from crawler.middlewares.politeness import HostAllowlistMiddleware, HostRefused
+from crawler.middlewares.politeness import (
+    FetchGuardMiddleware,
+    FetchGuardResponseMiddleware,
+    HostRefused,
+)
 from crawler.plan import (
     CrawlPlan,
     MatchOptions,
@@ -20,7 +27,7 @@ from crawler.plan import (
     Politeness,
     RobotsPolicy,
 )
-from crawler.settings import settings_for
+from crawler.settings import BASE, settings_for
 from crawler.state import SeenIndex, StopRule
 from evidence.models import PlatformKind
 
@@ -60,7 +67,10 @@ def test_settings_follow_platform_politeness() -> None:
     assert s["ROBOTSTXT_OBEY"] is False and s["RW_RETRY_TIMES"] == 7
     assert s["REMOTE_CONTROL_ENABLED"] is False and s["TELNETCONSOLE_ENABLED"] is False
     gallery = settings_for(_target(kind=PlatformKind.GALLERY, base_url="http://127.0.0.1:1/g"))
-    assert list(gallery["DOWNLOAD_HANDLERS"]) == ["http"]  # one scheme, one browser
+    handlers = gallery["DOWNLOAD_HANDLERS"]
+    assert [k for k, v in handlers.items() if v] == ["http"]  # one scheme, one browser
+    for settings in (s, gallery):  # no file, data, ftp or s3 fetches, ever
+        assert all(settings["DOWNLOAD_HANDLERS"][k] is None for k in ("file", "data", "ftp", "s3"))
     assert gallery["PLAYWRIGHT_LAUNCH_OPTIONS"]["executable_path"] == "/usr/bin/chromium"
     assert gallery["HTTPCACHE_ENABLED"] is False
 
@@ -107,19 +117,59 @@ def test_stop_rule_needs_a_run_of_seen_items() -> None:
     assert not full.stop  # --full never stops early
 
 
-def _allowlist(base: str, hosts: list[str]) -> HostAllowlistMiddleware:
+def _guard(base: str, hosts: list[str]) -> FetchGuardMiddleware:
     crawler = get_crawler(Spider, {"RW_BASE_URL": base, "RW_ALLOWED_HOSTS": hosts})
     crawler.stats.open_spider()  # type: ignore[union-attr]
-    return HostAllowlistMiddleware(crawler)
+    mw = FetchGuardMiddleware(crawler)
+
+    async def resolve(host: str, port: int) -> tuple[str, ...]:
+        # A fixed DNS: a public name that resolves to loopback is the rebinding trick.
+        return {"rebind.civitai.com": ("127.0.0.1",)}.get(host, ("93.184.216.34",))
+
+    mw._resolve = resolve  # type: ignore[method-assign]
+    return mw
 
 
-def test_host_allowlist() -> None:
-    remote = _allowlist("https://civitai.com", ["image.civitai.com"])
-    remote.process_request(Request("https://image.civitai.com/a.jpeg"))
-    for url in ("https://evil.example/x", "http://127.0.0.1:8080/api", "http://10.0.0.1/"):
+def _check(mw: FetchGuardMiddleware, url: str) -> None:
+    asyncio.run(mw.process_request(Request(url)))
+
+
+def test_fetch_guard_in_the_downloader() -> None:
+    remote = _guard("https://civitai.com", ["image.civitai.com", "*.r2.cloudflarestorage.com"])
+    _check(remote, "https://image.civitai.com/a.jpeg")
+    _check(remote, "https://delivery.acct.r2.cloudflarestorage.com/file?sig=1")
+    for url in (
+        "https://evil.example/x",
+        "http://127.0.0.1:8080/api",
+        "http://10.0.0.1/",
+        "file:///etc/passwd",
+        "https://civitai.com:8443/api",
+        "https://rebind.civitai.com/",
+    ):
         with pytest.raises(HostRefused):
-            remote.process_request(Request(url))
-    local = _allowlist("http://127.0.0.1:5000", [])
-    local.process_request(Request("http://127.0.0.1:5000/api/v1/models"))
-    with pytest.raises(HostRefused, match="allowlist"):
-        local.process_request(Request("http://localhost:5000/"))
+            _check(remote, url)
+    with pytest.raises(HostRefused, match="allowed_hosts"):
+        _check(remote, "https://b2.civitai.com/file")
+    local = _guard("http://127.0.0.1:5000", ["127.0.0.2:5001"])
+    _check(local, "http://127.0.0.1:5000/api/v1/models")
+    _check(local, "http://127.0.0.2:5001/cdn/x")
+    with pytest.raises(HostRefused, match="not allowed"):
+        _check(local, "http://localhost:5000/")
+    with pytest.raises(HostRefused, match="port 5002"):
+        _check(local, "http://127.0.0.2:5002/cdn/x")
+
+
+def test_response_from_a_private_address_is_refused_before_the_warc() -> None:
+    crawler = get_crawler(Spider, {"RW_BASE_URL": "https://civitai.com"})
+    crawler.stats.open_spider()  # type: ignore[union-attr]
+    mw = FetchGuardResponseMiddleware(crawler)
+    request = Request("https://civitai.com/api/v1/models")
+    ok = Response(request.url, ip_address=ipaddress.ip_address("93.184.216.34"))
+    assert mw.process_response(request, ok) is ok
+    bad = Response(request.url, ip_address=ipaddress.ip_address("127.0.0.1"))
+    with pytest.raises(HostRefused, match=r"resolved to 127\.0\.0\.1"):
+        mw.process_response(request, bad)
+    order = BASE["DOWNLOADER_MIDDLEWARES"]
+    assert order["crawler.middlewares.politeness.FetchGuardResponseMiddleware"] > max(
+        v for k, v in order.items() if "Guard" not in k
+    )
