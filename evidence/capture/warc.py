@@ -1,15 +1,28 @@
-"""WARC 1.1 of everything the server sent, with SHA-256 digests (research/evidence.md §4.4).
+"""The one WARC writer: WARC 1.1, gzip per record, SHA-256 digests (research/evidence.md §4.4).
 
-Per exchange: a ``request`` and a ``response`` record (``WARC-IP-Address`` when known), then a
-``metadata`` record with the server address, TLS details and the original transfer headers.
-A final ``metadata`` record links the renderings (screenshots, DOM, PDF…) by SHA-256 to the
-main page's response record (``WARC-Refers-To``), per §3.4 item 2.
+Used by the evidence capture (:func:`write_warc`, a capture's ``traffic.warc.gz``) and by the
+crawler (``crawler.middlewares.warc`` writes each run's WARC through :class:`WarcWriter`), so
+both sides archive the same way:
+
+- :meth:`WarcWriter.exchange`: a ``request`` and a ``response`` record (``WARC-IP-Address``
+  when known). A body the browser decoded (:attr:`Exchange.decoded`) is stored without
+  ``Content-Encoding``/``Transfer-Encoding`` and with its real ``Content-Length``, and a
+  ``metadata`` record keeps the original transfer headers, the server address and TLS details
+  (§4.5 option 1). Wire bytes keep their headers; ``Transfer-Encoding`` is stored as
+  ``X-Archive-Orig-Transfer-Encoding`` since the body is already de-chunked.
+- :meth:`WarcWriter.resource`: what a browser rendered or its scripts received (not wire
+  bytes), e.g. the crawler's rendered DOM and XHR bodies.
+- :meth:`WarcWriter.metadata`: a JSON metadata record, e.g. the capture's final record linking
+  the renderings by SHA-256 to the main page's response (``WARC-Refers-To``, §3.4 item 2).
+
+Credentials are never archived: ``Authorization``, ``Proxy-Authorization`` and ``Cookie``
+request headers are dropped before a record is made (:func:`archived_request_headers`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from io import BytesIO
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -21,6 +34,8 @@ from warcio.warcwriter import WARCWriter
 from evidence.capture.network import Exchange
 
 DECODED_AWAY = frozenset({"content-encoding", "transfer-encoding", "content-length"})
+TRANSFER_HEADERS = frozenset({"transfer-encoding"})
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 
 class Sink(Protocol):
@@ -37,6 +52,17 @@ class SHA256WARCWriter(WARCWriter):  # type: ignore[misc]
         return Digester("sha256")
 
 
+def archived_request_headers(
+    headers: Iterable[tuple[str, str]],
+) -> list[tuple[str, str]]:
+    """Request headers as archived: credentials and HTTP/2 pseudo-headers left out."""
+    return [
+        (name, value)
+        for name, value in headers
+        if name.lower() not in CREDENTIAL_HEADERS and not name.startswith(":")
+    ]
+
+
 def _request_line(exchange: Exchange) -> str:
     parts = urlsplit(exchange.url)
     target = parts.path or "/"
@@ -49,6 +75,127 @@ def _json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
 
 
+class WarcWriter:
+    """Records into one WARC stream, opened by its ``warcinfo`` record."""
+
+    def __init__(self, out: Sink, filename: str, info: Mapping[str, Any]) -> None:
+        self._writer = SHA256WARCWriter(out, gzip=True, warc_version="1.1")
+        self._writer.write_record(self._writer.create_warcinfo_record(filename, dict(info)))
+        self.records = 1
+
+    def exchange(self, exchange: Exchange) -> str:
+        """A request/response pair (plus metadata for a decoded body); the response's id."""
+        writer = self._writer
+        response = self._response_record(exchange)
+        request = writer.create_warc_record(
+            exchange.url,
+            "request",
+            payload=BytesIO(exchange.post_data),
+            length=len(exchange.post_data),
+            http_headers=StatusAndHeaders(
+                _request_line(exchange),
+                archived_request_headers(exchange.request_headers),
+                is_http_request=True,
+            ),
+        )
+        writer.write_request_response_pair(request, response)
+        self.records += 2
+        response_id = str(response.rec_headers.get_header("WARC-Record-ID"))
+        if exchange.decoded:
+            removed = [h for h in exchange.response_headers if h[0].lower() in DECODED_AWAY]
+            self.metadata(
+                exchange.url,
+                {
+                    "server_ip": exchange.server_ip,
+                    "server_port": exchange.server_port,
+                    "tls": exchange.security,
+                    "resource_type": exchange.resource_type,
+                    "original_transfer_headers": removed,
+                    "body_error": exchange.body_error,
+                    "received_at": exchange.at.isoformat(),
+                },
+                concurrent_to=response_id,
+            )
+        return response_id
+
+    def _response_record(self, exchange: Exchange) -> Any:
+        if exchange.decoded:
+            headers = [
+                (name, value)
+                for name, value in exchange.response_headers
+                if name.lower() not in DECODED_AWAY and not name.startswith(":")
+            ]
+            headers.append(("Content-Length", str(len(exchange.body))))
+        else:
+            headers = [
+                (("X-Archive-Orig-" if name.lower() in TRANSFER_HEADERS else "") + name, value)
+                for name, value in exchange.response_headers
+                if not name.startswith(":")
+            ]
+        warc_headers = {"WARC-Date": exchange.at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+        if exchange.server_ip:
+            warc_headers["WARC-IP-Address"] = exchange.server_ip
+        if exchange.body_error:
+            warc_headers["WARC-Truncated"] = "unspecified"
+        status = f"{exchange.status} {exchange.status_text}".strip()
+        return self._writer.create_warc_record(
+            exchange.url,
+            "response",
+            payload=BytesIO(exchange.body),
+            length=len(exchange.body),
+            http_headers=StatusAndHeaders(status, headers, protocol=exchange.http_version),
+            warc_headers_dict=warc_headers,
+        )
+
+    def resource(
+        self,
+        url: str,
+        body: bytes,
+        *,
+        content_type: str,
+        warc_headers: Mapping[str, str] | None = None,
+    ) -> str:
+        """A ``resource`` record (a browser's view, not wire bytes); returns its id."""
+        record = self._writer.create_warc_record(
+            url,
+            "resource",
+            payload=BytesIO(body),
+            length=len(body),
+            warc_content_type=content_type,
+            warc_headers_dict=dict(warc_headers or {}),
+        )
+        self._writer.write_record(record)
+        self.records += 1
+        return str(record.rec_headers.get_header("WARC-Record-ID"))
+
+    def metadata(
+        self,
+        url: str,
+        payload: Mapping[str, Any],
+        *,
+        concurrent_to: str | None = None,
+        refers_to: str | None = None,
+    ) -> str:
+        """A JSON ``metadata`` record; returns its id."""
+        body = _json(payload)
+        headers: dict[str, str] = {}
+        if concurrent_to:
+            headers["WARC-Concurrent-To"] = concurrent_to
+        if refers_to:
+            headers["WARC-Refers-To"] = refers_to
+        record = self._writer.create_warc_record(
+            url,
+            "metadata",
+            payload=BytesIO(body),
+            length=len(body),
+            warc_content_type="application/json",
+            warc_headers_dict=headers,
+        )
+        self._writer.write_record(record)
+        self.records += 1
+        return str(record.rec_headers.get_header("WARC-Record-ID"))
+
+
 def write_warc(
     out: Sink,
     exchanges: Sequence[Exchange],
@@ -58,85 +205,16 @@ def write_warc(
     main_url: str,
     renderings: Mapping[str, str],
 ) -> int:
-    """Write the capture WARC to ``out``; return the number of records written."""
-    writer = SHA256WARCWriter(out, gzip=True, warc_version="1.1")
-    records = 1
-    writer.write_record(writer.create_warcinfo_record(filename, dict(info)))
+    """Write a capture's WARC to ``out``; return the number of records written."""
+    warc = WarcWriter(out, filename, info)
     main_record_id = ""
     for exchange in exchanges:
-        response = _response_record(writer, exchange)
-        request = writer.create_warc_record(
-            exchange.url,
-            "request",
-            payload=BytesIO(exchange.post_data),
-            length=len(exchange.post_data),
-            http_headers=StatusAndHeaders(
-                _request_line(exchange),
-                [h for h in exchange.request_headers if not h[0].startswith(":")],
-                is_http_request=True,
-            ),
-        )
-        writer.write_request_response_pair(request, response)
-        response_id = response.rec_headers.get_header("WARC-Record-ID")
+        response_id = warc.exchange(exchange)
         if exchange.url == main_url and not main_record_id:
             main_record_id = response_id
-        removed = [h for h in exchange.response_headers if h[0].lower() in DECODED_AWAY]
-        meta = _json(
-            {
-                "server_ip": exchange.server_ip,
-                "server_port": exchange.server_port,
-                "tls": exchange.security,
-                "resource_type": exchange.resource_type,
-                "original_transfer_headers": removed,
-                "body_error": exchange.body_error,
-                "received_at": exchange.at.isoformat(),
-            }
-        )
-        writer.write_record(
-            writer.create_warc_record(
-                exchange.url,
-                "metadata",
-                payload=BytesIO(meta),
-                length=len(meta),
-                warc_content_type="application/json",
-                warc_headers_dict={"WARC-Concurrent-To": response_id},
-            )
-        )
-        records += 3
-    summary = _json({"renderings_sha256": dict(renderings), "main_url": main_url})
-    link = {"WARC-Refers-To": main_record_id} if main_record_id else {}
-    writer.write_record(
-        writer.create_warc_record(
-            f"urn:rightswatch:renderings:{main_url}",
-            "metadata",
-            payload=BytesIO(summary),
-            length=len(summary),
-            warc_content_type="application/json",
-            warc_headers_dict=link,
-        )
+    warc.metadata(
+        f"urn:rightswatch:renderings:{main_url}",
+        {"renderings_sha256": dict(renderings), "main_url": main_url},
+        refers_to=main_record_id or None,
     )
-    return records + 1
-
-
-def _response_record(writer: SHA256WARCWriter, exchange: Exchange) -> Any:
-    headers = [
-        (name, value)
-        for name, value in exchange.response_headers
-        if name.lower() not in DECODED_AWAY and not name.startswith(":")
-    ]
-    headers.append(("Content-Length", str(len(exchange.body))))
-    warc_headers = {"WARC-Date": exchange.at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
-    if exchange.server_ip:
-        warc_headers["WARC-IP-Address"] = exchange.server_ip
-    if exchange.body_error:
-        warc_headers["WARC-Truncated"] = "unspecified"
-    return writer.create_warc_record(
-        exchange.url,
-        "response",
-        payload=BytesIO(exchange.body),
-        length=len(exchange.body),
-        http_headers=StatusAndHeaders(
-            f"{exchange.status} {exchange.status_text}".strip(), headers, protocol="HTTP/1.1"
-        ),
-        warc_headers_dict=warc_headers,
-    )
+    return warc.records

@@ -27,6 +27,22 @@ def findings() -> None:
     """Findings: candidates that resemble a client's character."""
 
 
+def discovery_of(candidate: Candidate) -> dict[str, Any]:
+    """Where the platform showed the candidate: placement, rank, listing and search term.
+
+    The crawl records it with the candidate (``raw.crawl.discovery``, crawler.items.Discovery).
+    """
+    crawl = (candidate.raw or {}).get("crawl") or {}
+    found = crawl.get("discovery") if isinstance(crawl, dict) else None
+    found = found if isinstance(found, dict) else {}
+    return {
+        "placement": found.get("placement"),
+        "rank": found.get("rank"),
+        "listing_url": found.get("listing_url"),
+        "term": found.get("term"),
+    }
+
+
 def list_findings(
     store: Store,
     *,
@@ -69,6 +85,7 @@ def list_findings(
                 "reference": f.reference,
                 "reasons": f.reasons,
                 "created_at": f.created_at.isoformat(),
+                **discovery_of(c),
             }
             for f, c, plat, char in session.execute(query)
         ]

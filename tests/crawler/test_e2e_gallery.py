@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 
 from evidence.models import Candidate, CandidateState, Finding, Platform, RunStatus
 from evidence.store import Store
+from rightswatch.cli import cli
 from rightswatch.config import load_config
 from rightswatch.library import sync_config
 from rightswatch.likeness import refresh_fingerprints
@@ -102,6 +104,15 @@ def test_each_gallery_style_finds_the_lookalikes(gallery_world: CrawlSetup, styl
         f"flagged or queued {len(false)}/{len(innocents)} (made without a character LoRA: "
         f"{len(false_clean)}/{len(clean)})"
     )
+    listed = CliRunner().invoke(
+        cli,
+        ["findings", "list", "--json", "--platform", style, "--database", setup.database_url],
+    )
+    assert listed.exit_code == 0, listed.output
+    rows = json.loads(listed.output)
+    assert len(rows) == sum(len(v) for v in flagged.values())
+    for row in rows:  # shown by `findings list --json`: placement and rank of every finding
+        assert row["placement"] in ("home", "recommended", "feed") and row["rank"] >= 1, row
     assert len(hit) >= 0.85 * len(lookalikes)
     assert len(false_clean) <= 0.1 * len(clean)
     if style == "gallery-walled":  # its search pages stand behind a challenge: walls, recorded
