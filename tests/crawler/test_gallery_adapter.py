@@ -156,3 +156,21 @@ def test_css_selectors_are_the_last_resort() -> None:
     assert record.text("title") == "Tide Bell"
     assert record.texts("tags") == ("a", "b")
     assert record.text("image") == "/i.png"
+
+
+def test_the_documented_site_and_profile_examples_are_valid_config() -> None:
+    """docs/crawler.md "Adding a gallery site in watch.toml alone" cannot drift."""
+    import re
+    import tomllib
+    from pathlib import Path
+
+    from rightswatch.config import PlatformConfig
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "crawler.md").read_text("utf-8")
+    section = doc.split("### Adding a gallery site in watch.toml alone", 1)[1].split("\n### ", 1)[0]
+    blocks = re.findall(r"```toml\n(.*?)```", section, re.S)
+    assert len(blocks) == 2
+    for block in blocks:
+        for platform in tomllib.loads(block)["platforms"]:
+            adapter = PlatformConfig.model_validate(platform).adapter()
+            assert adapter.links
