@@ -172,7 +172,6 @@ delay_seconds = 0.0
 
 [platforms.gallery]  # style (c): challenge interstitial and login dialog; a login session
 listings = [{{ url = "/", placement = "feed" }}, {{ url = "/loras", placement = "feed" }}]
-search_url = "/search?q={{term}}"
 links = [
   {{ kind = "image", pattern = "/artworks/(?P<id>[0-9]+)$" }},
   {{ kind = "model", pattern = "/lora/(?P<id>[0-9]+)$" }},

@@ -50,6 +50,9 @@ from crawler.spiders.lora import LoraSpider
 from evidence.capture.walls import PageState, find_wall
 
 POLL_S = 0.2  # how often a bounded wait looks for the next signal
+# A wait is extended while the page's own requests are in flight, up to this many times
+# signal_timeout_seconds: the page asked for data, so its answer is the signal awaited.
+HARD_LIMIT_FACTOR = 4
 SETTLE_FRAMES_JS = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
 LINKS_JS = """(sections) => Array.from(document.querySelectorAll('a[href]'), a => {
   let where = null;
@@ -96,14 +99,36 @@ class _Page:
         self.documents: list[tuple[str, Any]] = []
         self.pending: set[asyncio.Task[None]] = set()
         self.refused: list[str] = []
+        self.inflight: set[Any] = set()  # XHR/fetch requests sent and not yet answered
+        self.failed: list[str] = []  # XHR/fetch requests that failed, with the reason
 
     def handlers(self) -> dict[str, Callable[..., Any]]:
-        return {"response": self.on_response, "request": self.on_request}
+        return {
+            "response": self.on_response,
+            "request": self.on_request,
+            "requestfinished": self.on_finished,
+            "requestfailed": self.on_failed,
+        }
+
+    @property
+    def busy(self) -> bool:
+        """True while the page waits for data it asked for (a signal, not a guess)."""
+        return bool(self.inflight or self.pending)
 
     def on_request(self, request: Any) -> None:
         reason = self.spider.gate.refusal(str(request.url)) if self.spider.gate else None
         if reason is not None:
             self.refused.append(f"{request.url}: {reason}")
+        if request.resource_type in ("fetch", "xhr"):
+            self.inflight.add(request)
+
+    def on_finished(self, request: Any) -> None:
+        self.inflight.discard(request)
+
+    def on_failed(self, request: Any) -> None:
+        self.inflight.discard(request)
+        if request.resource_type in ("fetch", "xhr"):
+            self.failed.append(f"{request.url}: {request.failure or 'failed'}")
 
     def on_response(self, response: Any) -> None:
         if response.status in (429, 503) and self.spider.gate is not None:
@@ -247,12 +272,23 @@ class GallerySpider(LoraSpider):
         css = self.adapter.end_selector
         return bool(css) and await page.locator(css).count() > 0
 
+    def _deadline(self, watcher: _Page, quiet_until: float, hard: float) -> bool:
+        """True while waiting is still bounded: the quiet period, extended while the page's
+        own requests are in flight (it asked for data), never past ``hard``."""
+        now = asyncio.get_running_loop().time()
+        return now < hard and (now < quiet_until or watcher.busy)
+
+    def _limits(self) -> tuple[float, float]:
+        now = asyncio.get_running_loop().time()
+        quiet = self.adapter.signal_timeout_seconds
+        return now + quiet, now + quiet * HARD_LIMIT_FACTOR
+
     async def _wait_signal(self, page: Any, harvest: Harvest, watcher: _Page) -> bool:
         """Wait (bounded) for new data, new cards, a taller page or the end marker."""
         events, cards = harvest.data_events, len(harvest.order)
         height = await page.evaluate(HEIGHT_JS, self.adapter.scroll_container)
-        deadline = asyncio.get_running_loop().time() + self.adapter.signal_timeout_seconds
-        while asyncio.get_running_loop().time() < deadline:
+        quiet_until, hard = self._limits()
+        while self._deadline(watcher, quiet_until, hard):
             await asyncio.sleep(POLL_S)
             await self._read_links(page, harvest)
             if harvest.data_events > events or len(harvest.order) > cards or harvest.ended:
@@ -291,17 +327,20 @@ class GallerySpider(LoraSpider):
             if not self._has_end_signal():
                 harvest.end("nothing more after scrolling to the bottom (no end signal set)")
                 return None
+            failed = (
+                f"; failed requests: {'; '.join(watcher.failed[-3:])}" if watcher.failed else ""
+            )
             return (
                 f"the feed stopped answering: no new data within "
                 f"{self.adapter.signal_timeout_seconds:.0f} s after {len(harvest.order)} items "
-                f"({harvest.pages} data pages)"
+                f"({harvest.pages} data pages){failed}"
             )
         self.logger.warning("%s: scroll limit %d reached", page.url, self.adapter.max_scrolls)
         return None
 
     async def _first_signal(self, page: Any, harvest: Harvest, watcher: _Page) -> bool:
         """Wait (bounded) until the listing shows items, data, or its end."""
-        deadline = asyncio.get_running_loop().time() + self.adapter.signal_timeout_seconds
+        quiet_until, hard = self._limits()
         while True:
             await self._read_state(page, harvest)
             await self._read_links(page, harvest)
@@ -310,7 +349,7 @@ class GallerySpider(LoraSpider):
             if await self._end_marker(page):
                 harvest.end(f"end marker {self.adapter.end_selector!r} shown")
                 return True
-            if asyncio.get_running_loop().time() >= deadline:
+            if not self._deadline(watcher, quiet_until, hard):
                 await watcher.settle(1.0)
                 return bool(harvest.order or harvest.data_events)
             await asyncio.sleep(POLL_S)
@@ -489,8 +528,8 @@ class GallerySpider(LoraSpider):
         """Wait (bounded) until the item's data or the ready marker is there."""
         key = (shown.kind, shown.external_id)
         ready = self.adapter.ready_selector or self.adapter.selectors.get("title")
-        deadline = asyncio.get_running_loop().time() + self.adapter.signal_timeout_seconds
-        while asyncio.get_running_loop().time() < deadline:
+        quiet_until, hard = self._limits()
+        while self._deadline(watcher, quiet_until, hard):
             await self._read_state(page, harvest)
             for url, document in watcher.documents:
                 harvest.add_json(url, document)

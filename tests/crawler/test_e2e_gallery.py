@@ -115,11 +115,6 @@ def test_each_gallery_style_finds_the_lookalikes(gallery_world: CrawlSetup, styl
         assert row["placement"] in ("home", "recommended", "feed") and row["rank"] >= 1, row
     assert len(hit) >= 0.85 * len(lookalikes)
     assert len(false_clean) <= 0.1 * len(clean)
-    if style == "gallery-walled":  # its search pages stand behind a challenge: walls, recorded
-        failures = report.stats()["platforms"][style]["failures"]
-        walls = [f for f in failures if "/search?q=" in f["url"]]
-        assert walls and all(f["status"] == "blocked" for f in walls)
-        assert all("bot challenge" in f["reason"] for f in walls)
 
 
 def test_walls_without_a_login_session_are_walls_never_content(
