@@ -48,7 +48,7 @@
   // An infinite feed inside its own scroll container, virtualised: only the rows near the
   // visible window are in the DOM (about 20 cards), as react-window/vue-virtual-scroller do.
   const COLS = 4, ROW = 220, BUFFER = 1;
-  function feed(container, type) {
+  function feed(container, type, keyword) {
     const items = [];
     let cursor = "", hasMore = true, loading = false;
     const scroller = el("div", { class: cls("scroller"), role: "feed",
@@ -74,7 +74,7 @@
       if (loading || !hasMore) return;
       loading = true;
       try {
-        const result = await api("feed", { type: type, cursor: cursor, size: 20, sort: "NEWEST" });
+        const result = await api("feed", { type: type, cursor: cursor, size: 20, sort: "NEWEST", keyword: keyword || "" });
         if (result.code !== "0") throw new Error(result.message);
         items.push(...result.data.items);
         cursor = result.data.cursor;
@@ -145,7 +145,13 @@
         el("h2", {}, "Samples"), samples));
   }
 
-  const pages = { home: home, models: () => feed(app, "models"), post: post, model: model };
+  function search() {
+    const keyword = new URLSearchParams(window.location.search).get("keyword") || "";
+    app.append(el("h1", {}, "搜索 Search: " + keyword));
+    return feed(app, "posts", keyword);
+  }
+
+  const pages = { home: home, models: () => feed(app, "models"), search: search, post: post, model: model };
   (pages[page] || home)()
     .then(() => { if (app.dataset.state === "loading") app.dataset.state = "ready"; })
     .catch((error) => { app.dataset.state = "error"; app.append(el("p", { class: "error" }, String(error))); });

@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from crawler.run import run_crawl
 from evidence.models import Candidate, CandidateState, Finding, Platform, RunStatus
 from evidence.store import Store
 from rightswatch.cli import cli
@@ -141,3 +142,38 @@ def test_walls_without_a_login_session_are_walls_never_content(
         assert len(listings) == 2, failures  # the two feeds, each a wall
         assert all(f["status"] == "blocked" and reason in f["reason"] for f in listings)
         assert not [c for c in other.candidates("gallery-walled") if c.state.value == "stored"]
+
+
+def test_search_pages_use_every_term_and_record_walls(
+    gallery_world: CrawlSetup, tmp_path: Path
+) -> None:
+    """The adapter's search URL is opened per term; its items are placed "search" with the
+    term; the walled style's search pages are challenges, recorded as walls."""
+    setup = gallery_world
+    plan = setup.plan("gallery", "gallery-walled")
+    searches = {"gallery": "/search?keyword={term}", "gallery-walled": "/search?q={term}"}
+    terms = ("kobaltron", "tidebell")
+    targets = tuple(
+        dataclasses.replace(
+            t,
+            search_terms=terms,
+            gallery=dataclasses.replace(t.gallery, listings=(), search_url=searches[t.name]),
+        )
+        for t in plan.targets
+        if t.gallery is not None
+    )
+    database = f"sqlite:///{tmp_path / 'search.db'}"
+    report = run_crawl(
+        dataclasses.replace(plan, targets=targets, database_url=database), timeout_s=240
+    )
+    assert report.ok, report.stats()
+    other = dataclasses.replace(setup, database_url=database)
+    found = [c for c in other.candidates("gallery") if c.state.value == "stored"]
+    assert found
+    for candidate in found:
+        discovery = candidate.raw["crawl"]["discovery"]
+        assert discovery["placement"] == "search" and discovery["term"] in terms
+        assert discovery["rank"] >= 1 and "/search?keyword=" in discovery["listing_url"]
+    failures = report.stats()["platforms"]["gallery-walled"]["failures"]
+    assert sorted(f["url"].rsplit("=", 1)[1] for f in failures) == sorted(terms)
+    assert all(f["status"] == "blocked" and "bot challenge" in f["reason"] for f in failures)
