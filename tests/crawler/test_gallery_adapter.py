@@ -174,3 +174,48 @@ def test_the_documented_site_and_profile_examples_are_valid_config() -> None:
         for platform in tomllib.loads(block)["platforms"]:
             adapter = PlatformConfig.model_validate(platform).adapter()
             assert adapter.links
+
+
+def test_the_browser_gets_the_platforms_guard_user_agent_and_session() -> None:
+    import asyncio
+    from types import SimpleNamespace
+
+    from crawler.browser import BrowserGate
+    from crawler.plan import PlatformTarget, Politeness
+    from crawler.settings import USER_AGENT, settings_for
+    from evidence.models import PlatformKind
+
+    adapter = GalleryAdapter.from_mapping(
+        {**ADAPTER, "media_hosts": ["127.0.0.2:8001"], "storage_state": "/tmp/state.json"}
+    )
+    target = PlatformTarget(
+        name="g",
+        kind=PlatformKind.GALLERY,
+        base_url="http://127.0.0.1:8001/gallery",
+        search_terms=(),
+        politeness=Politeness(delay_s=0.0),
+        gallery=adapter,
+    )
+    settings = settings_for(target)
+    gate = settings["PLAYWRIGHT_ABORT_REQUEST"]
+    assert isinstance(gate, BrowserGate)
+    context = settings["PLAYWRIGHT_CONTEXTS"]["default"]
+    assert context["user_agent"] == settings["USER_AGENT"] == USER_AGENT
+    assert context["storage_state"] == "/tmp/state.json"
+    assert context["service_workers"] == "block"
+
+    def ask(url: str, kind: str = "xhr") -> bool:
+        return asyncio.run(gate(SimpleNamespace(url=url, resource_type=kind)))
+
+    assert ask("http://127.0.0.1:8001/gallery/api/v1/feed") is False  # allowed: not aborted
+    assert ask("http://127.0.0.2:8001/ssrcdn/img/1.png", "image") is False  # the media host
+    assert ask("http://127.0.0.2:9999/x.png", "image") is True  # another port
+    assert ask("https://tracker.example/pixel.gif", "image") is True  # not the platform's
+    assert ask("file:///etc/passwd", "document") is True
+    assert ask("http://127.0.0.1:8001/font.woff2", "font") is True  # never needed
+    assert gate.refusal("data:image/png;base64,AAAA") is None
+    assert [u for u, _ in gate.refused] == [
+        "http://127.0.0.2:9999/x.png",
+        "https://tracker.example/pixel.gif",
+        "file:///etc/passwd",
+    ]
