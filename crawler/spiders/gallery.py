@@ -116,11 +116,19 @@ class _Page:
         return bool(self.inflight or self.pending)
 
     def on_request(self, request: Any) -> None:
-        reason = self.spider.gate.refusal(str(request.url)) if self.spider.gate else None
-        if reason is not None:
+        gate = self.spider.gate
+        reason = gate.refusal(str(request.url)) if gate is not None else None
+        if reason is None:
+            if request.resource_type in ("fetch", "xhr"):
+                self.inflight.add(request)
+            return
+        # The route aborts refused requests; it never sees the hops of a redirect. A page
+        # whose document went to a refused host is discarded; other escaped hops are logged
+        # and whatever they brought is not read (_body).
+        if request.is_navigation_request():
             self.refused.append(f"{request.url}: {reason}")
-        if request.resource_type in ("fetch", "xhr"):
-            self.inflight.add(request)
+        elif request.redirected_from is not None:
+            self.spider.logger.warning("redirected to a refused host: %s: %s", request.url, reason)
 
     def on_finished(self, request: Any) -> None:
         self.inflight.discard(request)
@@ -142,6 +150,9 @@ class _Page:
         task.add_done_callback(self.pending.discard)
 
     async def _body(self, response: Any) -> None:
+        gate = self.spider.gate
+        if gate is not None and gate.refusal(str(response.url)) is not None:
+            return  # came from a host the guard refuses (a redirect hop): never read
         try:
             body = await response.body()
         except Exception as exc:  # noqa: BLE001 - a body the browser dropped
