@@ -156,7 +156,7 @@ class _Page:
         try:
             body = await response.body()
         except Exception as exc:  # noqa: BLE001 - a body the browser dropped
-            self.spider.logger.debug("no body for %s: %s", response.url, exc)
+            self.spider.logger.warning("no body for %s: %s", response.url, exc)
             return
         self.captured.append((response.url, response.status, body))
         document = parse_json_body(body)
@@ -294,13 +294,15 @@ class GallerySpider(LoraSpider):
         quiet = self.adapter.signal_timeout_seconds
         return now + quiet, now + quiet * HARD_LIMIT_FACTOR
 
-    async def _wait_signal(self, page: Any, harvest: Harvest, watcher: _Page) -> bool:
-        """Wait (bounded) for new data, new cards, a taller page or the end marker."""
-        events, cards = harvest.data_events, len(harvest.order)
-        height = await page.evaluate(HEIGHT_JS, self.adapter.scroll_container)
+    async def _wait_signal(
+        self, page: Any, harvest: Harvest, watcher: _Page, before: tuple[int, int, int]
+    ) -> bool:
+        """Wait (bounded) for new data, new cards, a taller page or the end marker since
+        ``before`` (data events, cards, page height), taken before the scroll step: what
+        arrived while the step ran counts."""
+        events, cards, height = before
         quiet_until, hard = self._limits()
-        while self._deadline(watcher, quiet_until, hard):
-            await asyncio.sleep(POLL_S)
+        while True:
             await self._read_links(page, harvest)
             if harvest.data_events > events or len(harvest.order) > cards or harvest.ended:
                 return True
@@ -309,6 +311,9 @@ class GallerySpider(LoraSpider):
                 return True
             if await page.evaluate(HEIGHT_JS, self.adapter.scroll_container) > height:
                 return True
+            if not self._deadline(watcher, quiet_until, hard):
+                break
+            await asyncio.sleep(POLL_S)
         await watcher.settle(1.0)
         return harvest.data_events > events or harvest.ended is not None
 
@@ -325,6 +330,8 @@ class GallerySpider(LoraSpider):
             if await self._end_marker(page):
                 harvest.end(f"end marker {self.adapter.end_selector!r} shown")
                 return None
+            height = await page.evaluate(HEIGHT_JS, self.adapter.scroll_container)
+            before = (harvest.data_events, len(harvest.order), int(height or 0))
             step = await page.evaluate(SCROLL_JS, self.adapter.scroll_container)
             if step is None:
                 return f"scroll container {self.adapter.scroll_container!r} not found"
@@ -333,7 +340,7 @@ class GallerySpider(LoraSpider):
                 continue
             if self.adapter.next_link and await page.locator(self.adapter.next_link).count():
                 return None  # a paged listing: the next page is its own request
-            if await self._wait_signal(page, harvest, watcher):
+            if await self._wait_signal(page, harvest, watcher, before):
                 continue
             if not self._has_end_signal():
                 harvest.end("nothing more after scrolling to the bottom (no end signal set)")
