@@ -43,7 +43,9 @@ _STOP = threading.Event()
 
 
 class SchedulerError(Exception):
-    """A job could not be scheduled or found."""
+    """A job could not be scheduled or found (a user's error: the CLI prints one line)."""
+
+    exit_code = 2
 
 
 @dataclass(frozen=True)

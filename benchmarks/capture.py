@@ -30,6 +30,7 @@ from evidence.capture.run import _settle
 from evidence.seal import SealConfig
 from evidence.signing import Signer, generate_keypair
 from evidence.timestamp import TsaSpec, timestamper_for
+from tests.support.guard import allow
 from tests.support.local_tsa import local_tsa
 from tests.support.pages import serve_pages
 
@@ -112,6 +113,7 @@ async def run(pages: int, settle_ms: int, work: Path) -> None:
     with serve_pages() as site, local_tsa(work / "tsa") as tsa, RssSampler() as rss:
         sealing = SealConfig(Signer.from_file(pair.private_path),
                              (timestamper_for(TsaSpec(tsa.url, tsa.ca_pem)),))  # fmt: skip
+        options = allow(site.url, options)  # the local page site is a configured platform
         urls = [f"{site.url}/js" if i % 2 == 0 else f"{site.url}/item/b{i}" for i in range(pages)]
         async with launch_browser() as browser:
             await bare_screenshot(browser, urls[0], options)  # warm-up

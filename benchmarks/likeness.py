@@ -9,6 +9,7 @@ in the same run, plus the PDQ distance distributions the thresholds are read fro
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/likeness.py            # ~2 minutes
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/likeness.py --quick    # smoke run
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/likeness.py --class partial   # some classes
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ from matching.hashes import hash_image
 from tests.support.likeness import (
     EASY_CLASSES,
     HARD_CLASSES,
+    PARTIAL_CLASSES,
     TRANSFORMS,
+    draw_busy_scene,
     draw_character,
     draw_lookalike,
     draw_scene,
@@ -52,6 +55,10 @@ def main() -> None:
     parser.add_argument("--lookalikes", type=int, default=8, help="per character")
     parser.add_argument("--strangers", type=int, default=300, help="characters not in the library")
     parser.add_argument("--scenes", type=int, default=300)
+    parser.add_argument("--busy", type=int, default=100, help="busy scenes without a character")
+    parser.add_argument(
+        "--class", dest="classes", action="append", help="only these transform classes"
+    )
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     if args.quick:
@@ -62,6 +69,7 @@ def main() -> None:
             20,
             20,
         )
+        args.busy = 20
 
     names = [f"Char{i:02d}" for i in range(args.characters)]
     ref_bytes = {n: encode(draw_character(i)) for i, n in enumerate(names)}
@@ -91,6 +99,8 @@ def main() -> None:
     started = time.perf_counter()
     judged = 0
     for name_t, (cls, fn) in TRANSFORMS.items():
+        if args.classes and cls not in args.classes:
+            continue
         flag = either = base_ok = 0
         total = 0
         dists = []
@@ -135,6 +145,7 @@ def main() -> None:
         ),
         ("other character", [draw_character(10_000 + k) for k in range(args.strangers)]),
         ("photo-like scene", [draw_scene(k) for k in range(args.scenes)]),
+        ("busy scene", [draw_busy_scene(50_000 + k) for k in range(args.busy)]),
     ]
     for kind, images in sources:
         for img in images:
@@ -174,7 +185,11 @@ def main() -> None:
     print("|---|---|---|---|")
     for cls, values in by_class.items():
         mean = sum(values) / len(values)
-        if cls in EASY_CLASSES or cls in HARD_CLASSES:
+        if cls in PARTIAL_CLASSES:
+            low = min(values)
+            print(f"| {cls} | 0.9 each | {mean:.3f} (lowest {low:.3f}) | "
+                  f"{'yes' if low >= 0.9 else 'NO'} |")  # fmt: skip
+        elif cls in EASY_CLASSES or cls in HARD_CLASSES:
             goal = 0.97 if cls in EASY_CLASSES else 0.85
             print(f"| {cls} | {goal} | {mean:.3f} | {'yes' if mean >= goal else 'NO'} |")
         else:

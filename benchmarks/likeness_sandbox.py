@@ -7,6 +7,7 @@ unrelated scene). Prints, per ``how``, the share of images flagged or reviewed f
 character, and flags on any other character.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/likeness_sandbox.py     # ~1 minute
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/likeness_sandbox.py --embedding-model m.onnx
 """
 
 from __future__ import annotations
@@ -19,7 +20,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from matching import CandidateEvidence, CharacterProfile, Decision, Engine, fingerprint_reference
+from matching import (
+    CandidateEvidence,
+    CharacterProfile,
+    Decision,
+    EmbeddingModel,
+    Engine,
+    Normalisation,
+    fingerprint_reference,
+)
 from sandbox.content import CHARACTERS, IMAGE_HOWS, ImageRecipe, reference_images, render_image
 
 
@@ -32,6 +41,8 @@ def _jpeg(image: object) -> bytes:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-how", type=int, default=12, help="images per how and character")
+    parser.add_argument("--embedding-model", type=Path, help="an ONNX image encoder (optional)")
+    parser.add_argument("--normalisation", choices=["clip", "imagenet"], default="imagenet")
     args = parser.parse_args()
     profiles = [CharacterProfile(c.name, dict(c.aliases)) for c in CHARACTERS]
     refs = []
@@ -41,7 +52,12 @@ def main() -> None:
         refs.append(
             fingerprint_reference(out.getvalue(), name=ref.filename, character=ref.character)
         )
-    engine = Engine(profiles, refs)
+    model = (
+        EmbeddingModel(args.embedding_model, normalisation=Normalisation(args.normalisation))
+        if args.embedding_model
+        else None
+    )
+    engine = Engine(profiles, refs, embedding=model)
     names = [c.name for c in CHARACTERS]
     print(f"sandbox world seed 1: {len(names)} characters, {len(refs)} references\n")
     print("| how | images | FLAG (depicted character) | FLAG+REVIEW | FLAG on another character |")

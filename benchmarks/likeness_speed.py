@@ -6,16 +6,21 @@
    faiss ``IndexBinaryFlat.range_search`` used directly, plus the numpy backend (sampled) and
    the engine's real layout (18 rows per reference, review radius; sampled).
 3. Local-feature stage: ORB extraction per candidate and verification per shortlisted pair.
-4. End-to-end ``scan_files`` files per second on 1 and 2 processes.
+4. End-to-end ``scan_files`` files per second on 1 and 2 processes (and what the pool
+   chooses by itself), alternating 1 and 2 so that both see the same machine load; the ratio
+   is the figure to read on a shared machine.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/likeness_speed.py          # ~2 minutes
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/likeness_speed.py          # ~5 minutes
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/likeness_speed.py --only scan --files 1000
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import os
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -29,10 +34,11 @@ import imagehash
 import numpy as np
 from PIL import Image
 
+from crawler.likeness import EngineSpec
 from matching import CharacterProfile, Thresholds, decode_image, fingerprint_reference, hash_image
 from matching.index import Backend, BinaryIndex, limit_threads
 from matching.local import extract_features, verify
-from rightswatch.likeness import scan_files
+from rightswatch.scanpool import choose_processes, scan_files, usable_cpus
 from tests.support.likeness import TRANSFORMS, draw_character, draw_scene, encode
 
 
@@ -176,13 +182,20 @@ def local_stage(pairs: int) -> None:
     print()
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU of this process and of its finished (joined) children."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def scan(files: int) -> None:
     names = [f"Char{k}" for k in range(8)]
     fps = [
         fingerprint_reference(encode(draw_character(k)), name=f"c{k}.png", character=n).to_json()
         for k, n in enumerate(names)
     ]
-    profiles = [CharacterProfile(n) for n in names]
+    spec = EngineSpec(tuple(CharacterProfile(n) for n in names), tuple(fps), Thresholds())
     with tempfile.TemporaryDirectory() as tmp:
         paths = []
         rng = random.Random(5)
@@ -196,13 +209,36 @@ def scan(files: int) -> None:
             img.convert("RGB").resize((768, 768)).save(p, quality=90)
             paths.append(p)
         print(f"## 4. End-to-end scan_files, {files} JPEG 768x768 files, 8 references\n")
-        print("| processes | files/s |")
-        print("|---|---|")
+        load = os.getloadavg()[0]
+        times: dict[int, list[float]] = {1: [], 2: []}
+        cpu: dict[int, list[float]] = {1: [], 2: []}
+        for _round in range(2):
+            for workers in (1, 2):
+                cpu_before = _cpu_seconds()
+                started = time.perf_counter()
+                results = list(scan_files(paths, spec, workers=workers))
+                times[workers].append(time.perf_counter() - started)
+                cpu[workers].append(_cpu_seconds() - cpu_before)
+                assert len(results) == files
+        print(
+            "| processes | files/s (best of 2, alternating) | vs one process "
+            "| CPU seconds (all processes) | files per CPU second |"
+        )
+        print("|---|---|---|---|---|")
+        one = files / min(times[1])
         for workers in (1, 2):
-            t = best_of(
-                1, lambda w=workers: list(scan_files(paths, profiles, fps, Thresholds(), workers=w))
+            rate = files / min(times[workers])
+            used = min(cpu[workers])
+            print(
+                f"| {workers} | {rate:.1f} | {rate / one:.2f}x | {used:.1f} | {files / used:.1f} |"
             )
-            print(f"| {workers} | {files / t:.1f} |")
+        efficiency = min(cpu[1]) / min(cpu[2])
+        print(
+            f"\nparallel efficiency (CPU time of one process / of two): {efficiency:.2f}, so two "
+            f"idle cores would give at most {2 * efficiency:.2f}x; the pool's own choice for "
+            f"{files} files on {usable_cpus()} usable CPUs: {choose_processes(files)} "
+            f"process(es); load average at start {load:.1f}, at end {os.getloadavg()[0]:.1f}"
+        )
     print()
 
 
@@ -212,7 +248,7 @@ def main() -> None:
     parser.add_argument("--candidates", type=int, default=100_000)
     parser.add_argument("--references", type=int, default=10_000)
     parser.add_argument("--pairs", type=int, default=30)
-    parser.add_argument("--files", type=int, default=120)
+    parser.add_argument("--files", type=int, default=1000)
     parser.add_argument(
         "--only", action="append", choices=["hashing", "search", "local", "scan"], help="repeatable"
     )

@@ -23,6 +23,7 @@ is printed with the table.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import resource
 import signal
@@ -40,9 +41,11 @@ from rich.table import Table
 from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from crawler.plan import CrawlPlan, PlatformTarget, Politeness, RobotsPolicy
-from evidence.models import Candidate, PlatformKind
+from crawler.plan import CrawlPlan
+from evidence.models import Candidate
 from evidence.store import Store
+from rightswatch.config import load_config
+from rightswatch.crawling import plan_from_config
 from rightswatch.distributed import run_distributed_crawl
 from rightswatch.distributed.broker import connect
 from tests.support.sandbox import SandboxServer, start_sandbox
@@ -105,35 +108,42 @@ class Row:
         return self.items / self.wall if self.wall else 0.0
 
 
-def plan_for(
-    sandbox: SandboxServer, platforms: int, per_shard: int, db: str, out: Path
-) -> CrawlPlan:
-    polite = Politeness(concurrency=8, delay_s=0.0, autothrottle=False, robots=RobotsPolicy.IGNORE)
-    targets = tuple(
-        PlatformTarget(
-            name=f"civitai-{n}",
-            kind=PlatformKind.CIVITAI,
-            base_url=sandbox.url,
-            search_terms=(),
-            politeness=polite,
-            recent_pages=1000,
+BENCH_SECRET = "benchmark-worker-secret-0123456789abcdef"
+
+
+def bench_config(sandbox: SandboxServer, platforms: int, out: Path) -> Path:
+    """The watch.toml the coordinator and the workers share: ``platforms`` Civitai-shaped
+    platforms on the sandbox, read through "recent images" (the one character's name is also
+    searched, a short extra shard per platform)."""
+    lines = ['[client]\nname = "Bench"\n\n[[characters]]\nname = "Nobody Benchmark"\n']
+    for n in range(platforms):
+        lines.append(
+            f'[[platforms]]\nname = "civitai-{n}"\nkind = "civitai"\nbase_url = "{sandbox.url}"\n'
+            "recent_pages = 100\n\n[platforms.politeness]\nconcurrency = 8\n"
+            "delay_seconds = 0.0\nautothrottle = false\nobey_robots_txt = false\n"
         )
-        for n in range(platforms)
-    )
-    return CrawlPlan(
-        targets=targets, database_url=db, output_dir=out, full=True, max_items=per_shard
-    )
+    path = out / "watch.toml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
 
 
-def start_workers(count: int, namespace: str, out: Path) -> list[subprocess.Popen[bytes]]:
-    env = {**os.environ, "RIGHTSWATCH_REDIS_URL": REDIS, "RIGHTSWATCH_REDIS_NAMESPACE": namespace}
+def plan_for(config: Path, per_shard: int, db: str, out: Path) -> CrawlPlan:
+    plan = plan_from_config(load_config(config), db, full=True, max_items=per_shard)
+    return dataclasses.replace(plan, output_dir=out)
+
+
+def start_workers(
+    count: int, namespace: str, out: Path, config: Path, db: str
+) -> list[subprocess.Popen[bytes]]:
+    env = {**os.environ, "RIGHTSWATCH_REDIS_URL": REDIS, "RIGHTSWATCH_REDIS_NAMESPACE": namespace,
+           "RIGHTSWATCH_WORKER_SECRET": BENCH_SECRET, "RIGHTSWATCH_DATABASE_URL": db}  # fmt: skip
     procs = []
     for n in range(count):
         log = (out / f"worker-{n}.log").open("ab")
         procs.append(
             subprocess.Popen(
                 [sys.executable, "-m", "rightswatch", "worker", "--queues", "crawl",
-                 "--threads", "1", "--output", str(out / f"worker-{n}")],
+                 "--threads", "1", "--output", str(out / f"worker-{n}"), "--config", str(config)],
                 stdout=log, stderr=log, env=env, stdin=subprocess.DEVNULL,
             )
         )  # fmt: skip
@@ -158,15 +168,17 @@ def one_config(
     namespace = f"rwbench-{uuid.uuid4().hex[:8]}"
     out = root / f"workers-{workers}{label}"
     out.mkdir()
-    procs = start_workers(workers, namespace, out)
+    config = bench_config(sandbox, args.platforms, out)
+    procs = start_workers(workers, namespace, out, config, db)
     conn = connect(REDIS, namespace=namespace)
     before = (children_cpu(), cpu_of(sandbox.process.pid), db_active_seconds(admin, name),
               cpu_of_named("redis-server"), time.perf_counter())  # fmt: skip
     try:
         report = run_distributed_crawl(
-            plan_for(sandbox, args.platforms, args.per_shard, db, out / "coordinator"),
+            plan_for(config, args.per_shard, db, out / "coordinator"),
             timeout_s=3600,
             connection=conn,
+            secret=BENCH_SECRET.encode(),
         )
         wall = time.perf_counter() - before[4]
         sandbox_cpu = cpu_of(sandbox.process.pid) - before[1]

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawler.middlewares.ratelimit import HostGate
 from evidence.exceptions import FetchRefused
 from evidence.guard import FetchPolicy, is_network_url
 
@@ -41,6 +42,9 @@ class BrowserGate:
     delay_s: float = 0.0
     max_pause_s: float = 120.0
     refused: list[tuple[str, str]] = field(default_factory=list)  # (url, reason), for stats
+    # the crawler's one host gate (crawler.middlewares.ratelimit), set by the spider: the
+    # browser waits out the same host pauses and slow-downs as Scrapy's requests
+    host_gate: HostGate | None = None
     _paused_until: dict[str, float] = field(default_factory=dict)
     _last: dict[str, float] = field(default_factory=dict)
     _resolved: dict[tuple[str, int], tuple[str, ...]] = field(default_factory=dict)
@@ -77,12 +81,18 @@ class BrowserGate:
 
     def pause(self, url: str, seconds: float) -> None:
         """Hold requests to ``url``'s host for ``seconds`` (a 429/503 with Retry-After)."""
-        host = urlsplit(url).netloc
-        until = time.monotonic() + min(max(seconds, 0.0), self.max_pause_s)
+        host = urlsplit(url).netloc.lower()
+        seconds = min(max(seconds, 0.0), self.max_pause_s)
+        if self.host_gate is not None:
+            self.host_gate.pause(host, seconds, "browser: HTTP 429/503 with a wait", url)
+            return
+        until = time.monotonic() + seconds
         self._paused_until[host] = max(self._paused_until.get(host, 0.0), until)
 
     async def _wait_turn(self, url: str) -> None:
-        host = urlsplit(url).netloc
+        host = urlsplit(url).netloc.lower()
+        if self.host_gate is not None:
+            await self.host_gate.wait(host)
         now = time.monotonic()
         ready = max(self._paused_until.get(host, 0.0), self._last.get(host, 0.0) + self.delay_s)
         self._last[host] = max(now, ready)

@@ -28,6 +28,7 @@ from crawler.spiders.gallery import GallerySpider
 from crawler.spiders.huggingface import HuggingFaceSpider
 from crawler.state import SeenIndex
 from evidence.models import Candidate, CandidateState, Platform, PlatformKind
+from evidence.redact import redact_logs
 from evidence.store import Store
 
 SPIDERS: dict[PlatformKind, type[Spider]] = {
@@ -62,6 +63,16 @@ COUNTER_KEYS = {
 }
 
 
+def answered(stats: dict[str, Any]) -> int:
+    """Responses the platform answered with a 2xx or 3xx status (errors and refusals are not)."""
+    prefix = "downloader/response_status_count/"
+    return sum(
+        int(value)
+        for key, value in stats.items()
+        if key.startswith(prefix) and key[len(prefix) :][:1] in ("2", "3")
+    )
+
+
 def load_seen(store: Store, platform: str) -> SeenIndex:
     """Fingerprints of the content stored for ``platform`` (failed rows are not 'seen')."""
     with store.session() as session:
@@ -86,12 +97,14 @@ def crawler_settings(plan: CrawlPlan, target: PlatformTarget) -> dict[str, Any]:
         "RW_WARC_DIR": str(run_dir),
         "RW_OPERATOR": plan.operator,
         "RW_BASE_URL": target.base_url,
+        "RW_PLATFORM_NAME": target.name,
         "RW_ALLOWED_HOSTS": sorted(target.hosts()),
+        "RW_ALLOWED_HOSTS_KEY": f"allowed_hosts of [[platforms]] {target.name!r}",
         "LOG_FILE": str(run_dir / "crawl.log"),
         "EXTENSIONS": {"crawler.progress.ProgressExtension": 500},
         **plan.settings,
     }
-    return settings_for(target, extra)
+    return settings_for(target, extra, contact=plan.contact)
 
 
 def crawl_in_this_process(plan: CrawlPlan, report_file: Path) -> None:
@@ -125,6 +138,7 @@ def crawl_in_this_process(plan: CrawlPlan, report_file: Path) -> None:
             likeness=likeness,
         )
         crawlers.append((target, crawler))
+    redact_logs()  # Scrapy logs every URL it fetches; a token in one never reaches the log
     process.start(install_signal_handlers=True)
     platforms = []
     for target, crawler in crawlers:
@@ -133,10 +147,17 @@ def crawl_in_this_process(plan: CrawlPlan, report_file: Path) -> None:
             {
                 "name": target.name,
                 "finish_reason": reasons.get(target.name, "not started"),
-                "counters": {k: int(stats.get(v, 0)) for k, v in COUNTER_KEYS.items()},
+                "counters": {
+                    **{k: int(stats.get(v, 0)) for k, v in COUNTER_KEYS.items()},
+                    "answered": answered(stats),
+                },
                 "warc_file": str(warc_path(plan.output_dir / f"run-{run}", run, target.name)),
                 "match_note": likeness.note,
                 "failures": stats.get("rightswatch/failure_list", []),
+                "error": stats.get("rightswatch/platform_error"),
+                "notes": stats.get("rightswatch/notes", []),
+                "robots": stats.get("rightswatch/robots", []),
+                "waits": stats.get("rightswatch/host_waits", []),
             }
         )
     store.dispose()

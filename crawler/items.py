@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from evidence.models import CandidateKind
+from matching import DecodedImage
 
 
 class Placement(enum.Enum):
@@ -116,7 +117,9 @@ class CandidateFields:
     media_sha256: str | None = None
     media_path: str | None = None
     media_error: str | None = None
-    hashes: Mapping[str, str] = field(default_factory=dict)  # perceptual hashes of the media
+    # the media's working frame from matching.decode_image (the match pipeline judges it; it is
+    # not stored: the engine's hashes are recomputed from the stored file when needed)
+    decoded: DecodedImage | None = field(default=None, compare=False, repr=False)
     verdicts: tuple[Mapping[str, Any], ...] = ()  # matching.Verdict.to_json() per character
     match_note: str | None = None  # why no verdict was computed, when none was
 

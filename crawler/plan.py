@@ -21,16 +21,32 @@ from crawler.gallery.adapter import GalleryAdapter
 from evidence.models import PlatformKind
 
 # Hosts a platform legitimately sends us to besides its base URL's host (media CDNs, file
-# storage behind download redirects). platforms.md §1.8 (image.civitai.com) and §2.3 (HF CDN).
+# storage behind download redirects), as evidence.guard host entries and patterns.
+# Civitai: images on image.civitai.com (platforms.md §1.8); files.downloadUrl on api.civitai.com
+# (tests/fixtures/platforms/README.md); downloads 302 to signed URLs on
+# Cloudflare R2 (civitai-delivery-worker-prod.<account>.r2.cloudflarestorage.com) or
+# b2.civitai.com (real-platforms.md, Civitai 2). Hugging Face: resolve 302s to
+# us.aws.cdn.hf.co/xet-bridge-us/... today, cas-bridge.xethub.hf.co and cdn-lfs*.huggingface.co
+# before (real-platforms.md, Hugging Face 1; hub-docs PR #2647).
 DEFAULT_EXTRA_HOSTS: Mapping[PlatformKind, tuple[str, ...]] = {
-    PlatformKind.CIVITAI: ("image.civitai.com",),
-    PlatformKind.HUGGINGFACE: (
-        "cdn-lfs.huggingface.co",
-        "cdn-lfs-us-1.hf.co",
-        "cas-bridge.xethub.hf.co",
+    PlatformKind.CIVITAI: (
+        "api.civitai.com",
+        "image.civitai.com",
+        "*.r2.cloudflarestorage.com",
+        "b2.civitai.com",
     ),
+    PlatformKind.HUGGINGFACE: ("*.hf.co", "cdn-lfs*.huggingface.co"),
     PlatformKind.GALLERY: (),
 }
+# Civitai model types a character LoRA comes as (real-platforms.md, Civitai 4; /api/v1/enums)
+DEFAULT_MODEL_TYPES = ("LORA", "LoCon", "DoRA", "TextualInversion")
+# Hub base models whose adapters are listed with filter=base_model:adapter:<base> (§2.1)
+DEFAULT_BASE_MODELS = (
+    "stabilityai/stable-diffusion-xl-base-1.0",
+    "runwayml/stable-diffusion-v1-5",
+    "black-forest-labs/FLUX.1-dev",
+)
+ALL_BROWSING_LEVELS = 31  # PG | PG-13 | R | X | XXX (real-platforms.md, Civitai 3)
 
 TOKEN_ENV: Mapping[PlatformKind, str] = {
     PlatformKind.CIVITAI: "CIVITAI_TOKEN",
@@ -39,10 +55,30 @@ TOKEN_ENV: Mapping[PlatformKind, str] = {
 
 
 class RobotsPolicy(enum.Enum):
-    """How robots.txt is treated for one platform (logged at start; platforms.md §1.9)."""
+    """How robots.txt is treated for a platform's pages (logged at start; platforms.md §1.9)."""
 
     OBEY = "obey"
     IGNORE = "ignore"
+
+
+class ApiAccess(enum.Enum):
+    """What governs a platform's documented API (real-platforms.md, Civitai 1).
+
+    ``API_TERMS``: the API is used as documented, with the operator's token, under the
+    platform's API terms; robots.txt still governs pages. ``ROBOTS``: API requests obey
+    robots.txt like pages (Civitai's disallows ``/api/*``, leaving nothing to crawl).
+    """
+
+    API_TERMS = "api-terms"
+    ROBOTS = "robots"
+
+
+# The default per platform kind: documented REST APIs follow their terms; galleries (pages).
+DEFAULT_API_ACCESS: Mapping[PlatformKind, ApiAccess] = {
+    PlatformKind.CIVITAI: ApiAccess.API_TERMS,
+    PlatformKind.HUGGINGFACE: ApiAccess.API_TERMS,
+    PlatformKind.GALLERY: ApiAccess.ROBOTS,
+}
 
 
 @dataclass(frozen=True)
@@ -54,7 +90,8 @@ class Politeness:
     max_response_bytes: int = 16 * 1024 * 1024
     timeout_s: float = 30.0
     retries: int = 4
-    max_retry_after_s: float = 120.0  # a longer Retry-After gives up on the request
+    max_retry_after_s: float = 600.0  # a longer Retry-After/RateLimit reset gives up
+    api_access: ApiAccess | None = None  # None: DEFAULT_API_ACCESS of the platform's kind
 
 
 @dataclass(frozen=True)
@@ -69,7 +106,13 @@ class PlatformTarget:
     politeness: Politeness = field(default_factory=Politeness)
     allowed_hosts: tuple[str, ...] = ()  # besides the base URL's host and DEFAULT_EXTRA_HOSTS
     max_items: int | None = None  # candidates per run on this platform
-    recent_pages: int = 2  # pages of "recent images" read per run (Civitai)
+    recent_pages: int = 2  # pages of "recent images" (Civitai) / newest LoRAs (HF) per run
+    model_types: tuple[str, ...] = DEFAULT_MODEL_TYPES  # Civitai ``types``
+    browsing_level: int = ALL_BROWSING_LEVELS  # Civitai images, with a token
+    recent_model_pages: int = 3  # Civitai: pages of the newest models per run
+    version_image_pages: int = 1  # Civitai: image pages per flagged model version
+    creator_image_pages: int = 1  # Civitai: image pages per flagged creator
+    base_models: tuple[str, ...] = DEFAULT_BASE_MODELS  # Hugging Face adapter listings
     gallery: GalleryAdapter | None = None  # how a gallery site is read (kind "gallery")
 
     def __post_init__(self) -> None:
@@ -82,6 +125,10 @@ class PlatformTarget:
     @property
     def base(self) -> str:
         return self.base_url.rstrip("/")
+
+    @property
+    def api_access(self) -> ApiAccess:
+        return self.politeness.api_access or DEFAULT_API_ACCESS[self.kind]
 
     def hosts(self) -> frozenset[str]:
         host = urlsplit(self.base_url).hostname or ""
@@ -98,6 +145,9 @@ class MatchOptions:
     flag: float = 0.85
     review: float = 0.5
     allowlists: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # character -> creators
+    embedding_model: str | None = None  # an ONNX image encoder file (optional)
+    embedding_normalisation: str = "imagenet"  # "clip" or "imagenet"
+    embedding_innocent: str | None = None  # folder of images showing no character
 
 
 @dataclass(frozen=True)
@@ -113,13 +163,16 @@ class CrawlPlan:
     match: MatchOptions = field(default_factory=MatchOptions)
     run_id: int | None = None  # the CrawlRun row the caller created
     settings: Mapping[str, Any] = field(default_factory=dict)  # extra Scrapy settings
+    contact: str = ""  # the operator's contact, sent in the User-Agent
 
     def to_json(self) -> str:
         data = asdict(self)
         data["output_dir"] = str(self.output_dir)
         for target, original in zip(data["targets"], self.targets, strict=True):
             target["kind"] = target["kind"].value
-            target["politeness"]["robots"] = target["politeness"]["robots"].value
+            polite = target["politeness"]
+            polite["robots"] = polite["robots"].value
+            polite["api_access"] = polite["api_access"].value if polite["api_access"] else None
             gallery = original.gallery
             target["gallery"] = gallery.to_mapping() if gallery is not None else None
         return json.dumps(data, sort_keys=True)
@@ -128,25 +181,7 @@ class CrawlPlan:
     def from_json(cls, text: str) -> CrawlPlan:
         try:
             data = json.loads(text)
-            targets = tuple(
-                PlatformTarget(
-                    name=t["name"],
-                    kind=PlatformKind(t["kind"]),
-                    base_url=t["base_url"],
-                    search_terms=tuple(t["search_terms"]),
-                    tags=tuple(t["tags"]),
-                    politeness=Politeness(
-                        **{**t["politeness"], "robots": RobotsPolicy(t["politeness"]["robots"])}
-                    ),
-                    allowed_hosts=tuple(t["allowed_hosts"]),
-                    max_items=t.get("max_items"),
-                    recent_pages=t["recent_pages"],
-                    gallery=GalleryAdapter.from_mapping(t["gallery"], f"{t['name']}.gallery")
-                    if t.get("gallery")
-                    else None,
-                )
-                for t in data["targets"]
-            )
+            targets = tuple(_target(t) for t in data["targets"])
             match = data.get("match") or {}
             return cls(
                 targets=targets,
@@ -160,9 +195,30 @@ class CrawlPlan:
                     flag=float(match.get("flag", 0.85)),
                     review=float(match.get("review", 0.5)),
                     allowlists={k: tuple(v) for k, v in match.get("allowlists", {}).items()},
+                    embedding_model=match.get("embedding_model"),
+                    embedding_normalisation=match.get("embedding_normalisation", "imagenet"),
+                    embedding_innocent=match.get("embedding_innocent"),
                 ),
                 run_id=data.get("run_id"),
                 settings=data.get("settings", {}),
+                contact=str(data.get("contact", "")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise CrawlConfigError(f"crawl plan is malformed: {exc}") from exc
+
+
+def _target(data: Mapping[str, Any]) -> PlatformTarget:
+    polite = dict(data["politeness"])
+    polite["robots"] = RobotsPolicy(polite["robots"])
+    access = polite.get("api_access")
+    polite["api_access"] = ApiAccess(access) if access else None
+    values = dict(data)
+    values.update(kind=PlatformKind(data["kind"]), politeness=Politeness(**polite))
+    gallery = data.get("gallery")
+    values["gallery"] = (
+        GalleryAdapter.from_mapping(gallery, f"{data['name']}.gallery") if gallery else None
+    )
+    for key in ("search_terms", "tags", "allowed_hosts", "model_types", "base_models"):
+        if key in values:
+            values[key] = tuple(values[key])
+    return PlatformTarget(**values)

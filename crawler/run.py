@@ -5,12 +5,14 @@ process: ``python -m crawler.run PLAN.json REPORT.json``. :func:`run_crawl` is t
 for callers (the CLI, the scheduler):
 
 1. opens the case file and creates the ``CrawlRun`` row (status running);
-2. writes the plan to ``<output>/run-<id>/plan.json`` and starts the child, whose Scrapy log
-   goes to ``<output>/run-<id>/crawl.log`` and whose stdout carries progress lines;
+2. starts the child with :func:`crawler.launch.launch_crawl_child` (plan on stdin, a redacted
+   copy in ``<output>/run-<id>/plan.json``); its Scrapy log goes to ``<output>/run-<id>/crawl.log``
+   and its stdout carries progress lines;
 3. calls ``on_progress`` for each line, waits (with an optional timeout, then kills);
 4. reads the child's report and stores status and stats on the ``CrawlRun`` row.
 
-Status: ``failed`` when the child died, timed out or a platform did not finish;
+Status: ``failed`` when the child died, timed out, a platform did not finish or no platform
+answered a single request (:func:`no_answer`);
 ``partial`` when it finished with anything recorded as failed or blocked (media included);
 else ``succeeded``.
 """
@@ -18,11 +20,8 @@ else ``succeeded``.
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
 import sys
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.exceptions import CrawlConfigError
+from crawler.launch import launch_crawl_child
 from crawler.plan import CrawlPlan
 from evidence.models import CrawlRun, RunStatus
 from evidence.store import Store
@@ -71,6 +71,7 @@ COUNTERS = (
     "judged",
     "match_skipped",
     "incremental_stops",
+    "answered",
 )
 
 
@@ -82,10 +83,15 @@ class PlatformReport:
     warc_file: str | None
     match_note: str | None
     failures: tuple[Mapping[str, Any], ...] = ()
+    # a message naming the setting to change when the platform gave nothing to crawl
+    error: str | None = None
+    notes: tuple[str, ...] = ()  # e.g. "mature content was not visible: no token"
+    robots: tuple[Mapping[str, Any], ...] = ()  # per host: robots.txt read and policy applied
+    waits: tuple[Mapping[str, Any], ...] = ()  # host pauses (429) and slow-downs (RateLimit)
 
     @property
     def finished(self) -> bool:
-        return self.finish_reason == "finished"
+        return self.finish_reason == "finished" and self.error is None
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,10 @@ class CrawlReport:
                     "warc_file": p.warc_file,
                     "match": p.match_note,
                     "failures": list(p.failures),
+                    "error": p.error,
+                    "notes": list(p.notes),
+                    "robots": list(p.robots),
+                    "waits": list(p.waits),
                 }
                 for p in self.platforms
             },
@@ -133,6 +143,25 @@ def run_status(platforms: Sequence[PlatformReport], error: str | None) -> RunSta
     return RunStatus.SUCCEEDED
 
 
+def no_answer(platforms: Sequence[PlatformReport]) -> str | None:
+    """Why the run reached nothing, when no platform answered a single request; else None.
+
+    A platform "answered" when it sent at least one 2xx or 3xx response. A run that reached no
+    platform is failed, so a scheduled job that is broken (network, DNS, a block) is loud.
+    """
+    if not platforms or not all(p.finished for p in platforms):
+        return None  # failed already, for the reason the platform's finish reason gives
+    reached = [p for p in platforms if p.counters.get("answered", p.counters.get("pages", 0))]
+    if reached:
+        return None
+    detail = ", ".join(
+        f"{p.name} ({p.counters.get('failed', 0)} request(s) failed, "
+        f"{p.counters.get('pages', 0)} error response(s))"
+        for p in platforms
+    )
+    return f"no platform answered: {detail}"
+
+
 def _read_report(path: Path) -> tuple[PlatformReport, ...]:
     data = json.loads(path.read_text(encoding="utf-8"))
     return tuple(
@@ -143,6 +172,10 @@ def _read_report(path: Path) -> tuple[PlatformReport, ...]:
             warc_file=p.get("warc_file"),
             match_note=p.get("match_note"),
             failures=tuple(p.get("failures", [])),
+            error=p.get("error"),
+            notes=tuple(p.get("notes", [])),
+            robots=tuple(p.get("robots", [])),
+            waits=tuple(p.get("waits", [])),
         )
         for p in data["platforms"]
     )
@@ -191,61 +224,32 @@ def run_crawl(
     store = Store.open(plan.database_url)
     run_id, started = open_run(store, plan, config_path)
     run_dir = plan.output_dir / f"run-{run_id}"
-    run_dir.mkdir(parents=True, exist_ok=True)
     plan = replace(plan, run_id=run_id)
-    plan_file, report_file, log_file = (
-        run_dir / "plan.json",
-        run_dir / "report.json",
-        run_dir / "crawl.log",
-    )
-    plan_file.write_text(plan.to_json(), encoding="utf-8")
-    error: str | None = None
-    with log_file.open("ab") as log:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "crawler.run", str(plan_file), str(report_file)],
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+
+    def started_child(pid: int) -> None:
         with store.session() as session:
             run = session.get(CrawlRun, run_id)
             assert run is not None
-            run.pid, run.warc_path = child.pid, str(run_dir)
-        timed_out = threading.Event()
+            run.pid, run.warc_path = pid, str(run_dir)
 
-        def stop_child() -> None:
-            timed_out.set()
-            child.kill()
-
-        watchdog = threading.Timer(timeout_s, stop_child) if timeout_s else None
-        if watchdog is not None:
-            watchdog.start()
-        try:
-            assert child.stdout is not None
-            for line in child.stdout:
-                progress = Progress.from_line(line)
-                if progress is not None and on_progress is not None:
-                    on_progress(progress)
-            code = child.wait()
-        except BaseException:
-            child.kill()
-            child.wait()
-            raise
-        finally:
-            if watchdog is not None:
-                watchdog.cancel()
-            if child.stdout is not None:
-                child.stdout.close()
-        if timed_out.is_set():
-            error = f"crawl timed out after {timeout_s:.0f}s and was stopped"
-    if error is None and code != 0:
-        error = f"crawl process exited with status {code}; see {log_file}"
+    outcome = launch_crawl_child(
+        plan,
+        run_dir,
+        log_file=run_dir / "crawl.log",
+        on_line=progress_lines(on_progress),
+        timeout_s=timeout_s,
+        on_start=started_child,
+    )
+    error = outcome.error(timeout_s)
     platforms: tuple[PlatformReport, ...] = ()
-    if report_file.exists():
-        platforms = _read_report(report_file)
+    log_file = outcome.log_file
+    if outcome.report_file.exists():
+        platforms = _read_report(outcome.report_file)
     elif error is None:
         error = f"crawl process wrote no report; see {log_file}"
+    if error is None and platforms and all(p.error for p in platforms):
+        error = "; ".join(str(p.error) for p in platforms)
+    error = error or no_answer(platforms)
     totals = {k: sum(p.counters.get(k, 0) for p in platforms) for k in COUNTERS}
     report = CrawlReport(
         run_id=run_id,
@@ -262,11 +266,26 @@ def run_crawl(
     return report
 
 
+def progress_lines(on_progress: ProgressCallback | None) -> Callable[[str], None] | None:
+    """A reader of the child's stdout lines that hands progress to ``on_progress``."""
+    if on_progress is None:
+        return None
+    callback = on_progress
+
+    def on_line(line: str) -> None:
+        progress = Progress.from_line(line)
+        if progress is not None:
+            callback(progress)
+
+    return on_line
+
+
 def main(argv: list[str]) -> int:
-    """The child: ``python -m crawler.run PLAN.json REPORT.json``."""
+    """The child: ``python -m crawler.run PLAN.json|- REPORT.json`` (``-``: plan on stdin)."""
     from crawler.child import crawl_in_this_process
 
-    plan = CrawlPlan.from_json(Path(argv[0]).read_text(encoding="utf-8"))
+    source = sys.stdin.read() if argv[0] == "-" else Path(argv[0]).read_text(encoding="utf-8")
+    plan = CrawlPlan.from_json(source)
     crawl_in_this_process(plan, Path(argv[1]))
     return 0
 

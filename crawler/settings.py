@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from crawler import __version__
 from crawler.browser import BrowserGate, context_options
-from crawler.plan import PlatformTarget, RobotsPolicy
+from crawler.identity import user_agent
+from crawler.plan import PlatformTarget
 from evidence.capture.chromium import CHROMIUM_ARGS, CHROMIUM_PATH
 from evidence.guard import FetchPolicy
 from evidence.models import PlatformKind
 
-USER_AGENT = (
-    f"rightswatch/{__version__} (rights-holder monitoring; contact: see operator in WARC warcinfo)"
-)
+USER_AGENT = user_agent("")  # settings_for puts the operator's contact in
 
 BASE: dict[str, Any] = {
     # --- Engine and safety -------------------------------------------------------------
@@ -43,7 +41,13 @@ BASE: dict[str, Any] = {
     "AUTOTHROTTLE_START_DELAY": 1.0,
     "AUTOTHROTTLE_MAX_DELAY": 30.0,  # platforms.md §1.9: back off from ~1 s, cap ~30 s
     "AUTOTHROTTLE_TARGET_CONCURRENCY": 1.0,
-    "ROBOTSTXT_OBEY": True,
+    # robots.txt is fetched and parsed by RobotsPolicyMiddleware before a host's requests
+    # leave (Scrapy's own middleware lets disallowed requests through under concurrency,
+    # real-platforms.md last section); API requests follow RW_API_ACCESS.
+    "ROBOTSTXT_OBEY": False,
+    "RW_API_ACCESS": "robots",
+    "RW_PAGE_ROBOTS": "obey",
+    "RW_CONTACT": "",
     # --- Schemes: http(s) only. Scrapy's file, data, ftp and s3 handlers are off, so a
     # --- hostile URL in a platform's JSON can never read the disk or reach another store. --
     "DOWNLOAD_HANDLERS": {"file": None, "data": None, "ftp": None, "s3": None},
@@ -61,7 +65,8 @@ BASE: dict[str, Any] = {
     "RW_RETRY_HTTP_CODES": [429, 500, 502, 503, 504, 522, 524, 408],
     "RW_RETRY_BACKOFF_BASE": 1.0,
     "RW_RETRY_BACKOFF_MAX": 30.0,
-    "RW_RETRY_AFTER_MAX": 120.0,
+    "RW_RETRY_AFTER_MAX": 600.0,  # the longest host pause accepted on a 429
+    "RW_RATELIMIT_LOW": 0.1,  # below this share of the quota left, the host is slowed
     # --- Middlewares ---------------------------------------------------------------------
     # process_request runs from the lowest number up: the fetch guard (40) judges every
     # request, redirects included, before anything else. process_response runs from the
@@ -70,6 +75,7 @@ BASE: dict[str, Any] = {
     # (HttpCompression is 590); walls (955) then classify it; politeness (540) retries.
     "DOWNLOADER_MIDDLEWARES": {
         "crawler.middlewares.politeness.FetchGuardMiddleware": 40,
+        "crawler.middlewares.robots.RobotsPolicyMiddleware": 45,
         "crawler.middlewares.politeness.FetchGuardResponseMiddleware": 990,
         "crawler.middlewares.politeness.PoliteRetryMiddleware": 540,
         "crawler.middlewares.walls.WallDetectionMiddleware": 955,
@@ -106,19 +112,25 @@ PLAYWRIGHT: dict[str, Any] = {
 }
 
 
-def settings_for(target: PlatformTarget, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Settings for one platform's crawler."""
+def settings_for(
+    target: PlatformTarget, extra: dict[str, Any] | None = None, *, contact: str = ""
+) -> dict[str, Any]:
+    """Settings for one platform's crawler (``contact`` goes into the User-Agent)."""
     polite = target.politeness
     settings = dict(BASE)
+    agent = user_agent(contact)
     settings.update(
         {
+            "USER_AGENT": agent,
+            "RW_CONTACT": contact,
+            "RW_API_ACCESS": target.api_access.value,
+            "RW_PAGE_ROBOTS": polite.robots.value,
             "CONCURRENT_REQUESTS_PER_DOMAIN": polite.concurrency,
             "CONCURRENT_REQUESTS": max(polite.concurrency * 4, 8),
             "DOWNLOAD_DELAY": polite.delay_s,
             "AUTOTHROTTLE_ENABLED": polite.autothrottle,
             "AUTOTHROTTLE_START_DELAY": max(polite.delay_s, 0.0),
             "AUTOTHROTTLE_TARGET_CONCURRENCY": float(polite.concurrency),
-            "ROBOTSTXT_OBEY": polite.robots is RobotsPolicy.OBEY,
             "DOWNLOAD_MAXSIZE": polite.max_response_bytes,
             "DOWNLOAD_WARNSIZE": min(polite.max_response_bytes, BASE["DOWNLOAD_WARNSIZE"]),
             "DOWNLOAD_TIMEOUT": polite.timeout_s,
@@ -133,11 +145,10 @@ def settings_for(target: PlatformTarget, extra: dict[str, Any] | None = None) ->
             **BASE["DOWNLOAD_HANDLERS"],
             scheme: "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
         }
-        # the browser context and Scrapy send the same User-Agent (pages, XHR, media)
-        user_agent = str(settings["USER_AGENT"])
+        # Chromium sends the same named agent as every Scrapy request (not HeadlessChrome),
+        # and the login session when the adapter names one.
         storage = target.gallery.storage_state if target.gallery is not None else None
-        settings["PLAYWRIGHT_CONTEXTS"] = {"default": context_options(user_agent, storage)}
-        settings["ROBOTSTXT_USER_AGENT"] = user_agent  # whom robots.txt rules are read for
+        settings["PLAYWRIGHT_CONTEXTS"] = {"default": context_options(agent, storage)}
         hosts = sorted(target.hosts())  # as the downloader's guard gets them (RW_ALLOWED_HOSTS)
         settings["PLAYWRIGHT_ABORT_REQUEST"] = BrowserGate(
             policy=FetchPolicy.for_platform(target.base_url, hosts),

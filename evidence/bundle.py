@@ -2,12 +2,15 @@
 
 Bundle layout (the whole tree is itself sealed: manifest.json, manifest.sig, timestamps/)::
 
-    VERIFY.md                              how to check everything with standard tools
+    VERIFY.md, verify-all.sh               how to check everything with standard tools
+    keys/<fingerprint>/                    the signing key's sealed, timestamped record
     findings/<id>/finding.json             client, character, platform, URL, match reasons
     findings/<id>/references/…             the client's reference images
     findings/<id>/captures/<capture>/…     each sealed capture exactly as sealed
     findings/<id>/finding-<id>.wacz        the captures' WARCs for ReplayWeb.page
-    findings/<id>/custody.jsonl            the finding's custody chain (incl. this export)
+    findings/<id>/custody.jsonl            the finding's custody chain, ending with this export's
+                                       anchor (its head timestamped); the ``exported`` entry
+                                       follows in the case file once the zip is complete
     findings/<id>/report.html|.pdf         the bilingual court report
 
 Storage: :data:`STORAGES` maps a URI scheme to a backend (``file://`` or a plain path now).
@@ -21,20 +24,25 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 from evidence import ledger
+from evidence.anchors import anchor_finding
 from evidence.custody import CUSTODY_LOG, CustodyAction, write_log
 from evidence.exceptions import BundleError
 from evidence.facts import finding_facts
+from evidence.keyrecord import copy_record
+from evidence.pagefacts import features_of_capture
+from evidence.paths import resolve_stored
 from evidence.report import ReportInput, render_reports
 from evidence.seal import canonical_json, is_sealed, seal_with
 from evidence.settings import EvidenceSettings
 from evidence.store import Store
-from evidence.verify_text import verify_markdown
+from evidence.verify import BUNDLE_FORMAT
+from evidence.verify_text import VerifyFacts, write_verify_files
 from evidence.wacz import WaczPage, write_wacz
 
 
@@ -101,19 +109,41 @@ def export_bundle(
     sealing = settings.sealing()
     name = Path(urlsplit(destination).path).name or "case.zip"
     _check_exportable(store, finding_ids)
+    for finding_id in finding_ids:  # the chain's head, timestamped: nothing before it can change
+        anchor_finding(
+            store, finding_id, sealing.timestampers, actor=settings.operator, purpose="export",
+            always=True, details={"bundle": name},
+        )  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="rw-export-") as tmp:
         root = Path(tmp) / "bundle"
         root.mkdir()
-        inputs = [_stage_finding(store, fid, root, settings, name) for fid in finding_ids]
+        inputs = [
+            _stage_finding(store, fid, root, settings, sealing.signer.fingerprint)
+            for fid in finding_ids
+        ]
+        copy_record(settings, sealing, root)
         if report:
             render_reports(inputs, settings)
-        (root / "VERIFY.md").write_text(verify_markdown(finding_ids), encoding="utf-8")
-        subject = {"bundle": name, "findings": list(finding_ids), "operator": settings.operator}
+        write_verify_files(
+            root,
+            VerifyFacts(name, finding_ids, sealing.signer.fingerprint, settings.tsa_urls,
+                        settings.time_tolerance_s),
+        )  # fmt: skip
+        subject = {"bundle": name, "findings": list(finding_ids), "operator": settings.operator,
+                   "bundle_format": BUNDLE_FORMAT}  # fmt: skip
         record = seal_with(root, sealing, subject)
         zip_path = Path(tmp) / name
         files = _zip(root, zip_path)
         digest = _sha256(zip_path)
         uri = storage.put(zip_path)
+    # recorded only once the zip is complete and stored, with what was stored
+    with store.session() as session:
+        for finding_id in finding_ids:
+            ledger.record(
+                session, CustodyAction.EXPORTED, actor=settings.operator, finding_id=finding_id,
+                details={"bundle": name, "uri": uri, "sha256": digest, "files": files,
+                         "manifest_sha256": record.manifest_sha256},
+            )  # fmt: skip
     return ExportResult(uri, record.manifest_sha256, tuple(finding_ids), files, digest)
 
 
@@ -129,18 +159,10 @@ def _check_exportable(store: Store, finding_ids: Sequence[int]) -> None:
 
 
 def _stage_finding(
-    store: Store, finding_id: int, root: Path, settings: EvidenceSettings, bundle: str
+    store: Store, finding_id: int, root: Path, settings: EvidenceSettings, key_fingerprint: str
 ) -> ReportInput:
     base = root / "findings" / str(finding_id)
     (base / "captures").mkdir(parents=True)
-    with store.session() as session:
-        ledger.record(
-            session,
-            CustodyAction.EXPORTED,
-            actor=settings.operator,
-            finding_id=finding_id,
-            details={"bundle": bundle, "at": datetime.now(UTC).isoformat()},
-        )
     with store.session() as session:
         facts = finding_facts(session, finding_id)
         chain = ledger.chain(session, finding_id=finding_id)
@@ -149,7 +171,7 @@ def _stage_finding(
     for cap in facts["captures"]:
         if cap["status"] not in facts["sealed_statuses"] or not cap["directory"]:
             continue
-        source = Path(cap["directory"])
+        source = resolve_stored(cap["directory"], settings.folder)
         if not is_sealed(source):
             raise BundleError(f"{source}: capture {cap['id']} is recorded sealed but is not")
         target = base / "captures" / source.name
@@ -166,7 +188,18 @@ def _stage_finding(
             )
     if not warcs:
         raise BundleError(f"finding {finding_id}: no sealed capture to export; capture it first")
+    for listing in facts["placement_captures"]:  # prominence: the listing, sealed and framed
+        source = resolve_stored(str(listing["directory"]), settings.folder)
+        if not is_sealed(source):
+            raise BundleError(f"{source}: listing capture {listing['id']} is not sealed")
+        shutil.copytree(source, base / "placement" / source.name)
     facts["references_in_bundle"] = _copy_references(facts, base / "references")
+    latest = sorted((base / "captures").iterdir())[-1] if warcs else None
+    facts["commercial_features"] = {
+        "capture": latest.name if latest else None,
+        "features": features_of_capture(latest) if latest else [],
+    }
+    facts["key_fingerprint"] = key_fingerprint
     (base / "finding.json").write_bytes(canonical_json(facts))
     write_log(base / CUSTODY_LOG, chain)
     title = f"Finding {finding_id}: {facts['character']['name']} on {facts['platform']['name']}"

@@ -27,21 +27,36 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from evidence import ledger
+from evidence.anchors import anchor_finding
 from evidence.capture import CaptureJob, CaptureOptions, CaptureOutcome, CaptureResult, capture
 from evidence.capture.browser import launch_browser
-from evidence.custody import CustodyAction
-from evidence.exceptions import DecisionError, NotFound, SlotTaken
+from evidence.custody import GENESIS, CustodyAction
+from evidence.exceptions import (
+    DecisionError,
+    EvidenceError,
+    NotFound,
+    SlotTaken,
+    TimestampError,
+)
+from evidence.folders import private_folder
+from evidence.lifecycle import Cause, allowed, change_status
 from evidence.models import (
+    Candidate,
+    CandidateKind,
     Capture,
     CaptureKind,
     CaptureStatus,
     Finding,
     FindingStatus,
 )
+from evidence.paths import stored_path
+from evidence.placement import CRAWL_KEY
 from evidence.seal import SealConfig
 from evidence.settings import EvidenceSettings
 from evidence.store import Store
 from evidence.verify import VerifyReport
+
+REMOVED = FindingStatus.REMOVED
 
 STATUS_OF = {
     CaptureOutcome.SEALED: CaptureStatus.SEALED,
@@ -51,7 +66,11 @@ STATUS_OF = {
 
 
 def default_options(settings: EvidenceSettings) -> CaptureOptions:
-    return CaptureOptions(operator=settings.operator, chromium_path=settings.chromium_path)
+    return CaptureOptions(
+        operator=settings.operator,
+        chromium_path=settings.chromium_path,
+        guard=settings.capture_guard,
+    )
 
 
 def _plan(
@@ -107,7 +126,7 @@ def _plan_row(
             for r in earlier_rows
         ]
         follow_up = bool(earlier)
-        media = (candidate.media_url,) if candidate.media_url else ()
+        media = finding_media(candidate, settings.model_file_max_bytes)
         row = Capture(
             finding_id=finding_id,
             previous_id=earlier_rows[-1].id if earlier_rows else None,
@@ -118,9 +137,13 @@ def _plan_row(
         )
         session.add(row)
         session.flush()
+        chain = ledger.chain(session, finding_id=finding_id)
         subject = {
             "finding": finding_id,
             "capture": row.id,
+            # the custody chain's head before this capture: the sealed manifest pins it, so an
+            # entry deleted from the chain later is caught against this capture
+            "custody_head": chain[-1].hash if chain else GENESIS,
             "platform": candidate.platform.name,
             "character": finding.character.name,
             "external_id": candidate.external_id,
@@ -136,8 +159,30 @@ def _plan_row(
         return job, row.id
 
 
-def _record(
-    store: Store, row_id: int, finding_id: int | None, result: CaptureResult, operator: str
+MAX_SAMPLES = 4  # sample images of a model captured beside its page
+
+
+def finding_media(candidate: Candidate, model_file_max_bytes: int) -> tuple[str, ...]:
+    """What a capture fetches beside the page: the item's media; for a model, its sample
+    images and its files no larger than ``model_file_max_bytes`` (the model itself)."""
+    urls = [candidate.media_url] if candidate.media_url else []
+    if candidate.kind is CandidateKind.MODEL:
+        crawl = (candidate.raw or {}).get(CRAWL_KEY) or {}
+        urls += [str(u) for u in (crawl.get("media_urls") or [])[:MAX_SAMPLES]]
+        for item in crawl.get("files") or []:
+            size = item.get("size_bytes")
+            if item.get("url") and isinstance(size, int) and 0 < size <= model_file_max_bytes:
+                urls.append(str(item["url"]))
+    return tuple(dict.fromkeys(urls))
+
+
+def record_capture(
+    store: Store,
+    row_id: int,
+    finding_id: int | None,
+    result: CaptureResult,
+    operator: str,
+    root: Path,
 ) -> None:
     with store.session() as session:
         row = session.get(Capture, row_id)
@@ -145,7 +190,9 @@ def _record(
         row.status = STATUS_OF[result.outcome]
         row.finished_at = datetime.now(UTC)
         row.http_status = result.status
-        row.bundle_path = str(result.directory) if result.directory else None
+        # relative to the evidence folder: a copied or restored case folder still finds it
+        directory = stored_path(result.directory, root) if result.directory else None
+        row.bundle_path = directory
         row.manifest_sha256 = result.manifest_sha256 or None
         row.timestamps = list(result.seal.get("timestamps", []))
         row.error = None if result.sealed else result.message
@@ -167,18 +214,23 @@ def _record(
         action = CustodyAction.RECHECKED if row.kind is CaptureKind.RECHECK else None
         ledger.record(session, CustodyAction.CAPTURED, actor=operator, details=base, **ids)
         if result.sealed:
-            details = {**base, **dict(result.seal), "directory": str(result.directory)}
+            details = {**base, **dict(result.seal), "directory": directory}
             ledger.record(session, CustodyAction.SEALED, actor=operator, details=details, **ids)
         else:
             details = {**base, "reason": result.reason.value if result.reason else None,
                        "message": result.message}  # fmt: skip
             ledger.record(session, CustodyAction.FAILED, actor=operator, details=details, **ids)
         if action is not None and finding_id is not None:
-            ledger.record(session, action, actor=operator, details=base, **ids)
             finding = session.get(Finding, finding_id)
-            if finding is not None and result.outcome is CaptureOutcome.REMOVED:
-                finding.status = FindingStatus.REMOVED
-                finding.status_reason = f"page gone (HTTP {result.status}) at recheck"
+            gone = result.outcome is CaptureOutcome.REMOVED
+            if gone and finding is not None and allowed(Cause.RECHECK, finding.status, REMOVED):
+                change_status(
+                    session, finding_id, REMOVED, cause=Cause.RECHECK, actor=operator,
+                    reason=f"page gone (HTTP {result.status}) at recheck",
+                    details={**base, "capture_id": result.capture_id},
+                )  # fmt: skip
+            else:
+                ledger.record(session, action, actor=operator, details=base, **ids)
 
 
 async def _capture_many(
@@ -190,6 +242,7 @@ async def _capture_many(
     keys: Mapping[int, str] | None = None,
 ) -> list[CaptureResult]:
     sealing = settings.sealing()  # a missing key or CA fails before anything is recorded
+    private_folder(settings.folder)
 
     async def run(browser: Browser) -> list[CaptureResult]:
         results = []
@@ -197,7 +250,7 @@ async def _capture_many(
             key = keys.get(finding_id) if keys else None
             job, row_id = _plan(store, finding_id, settings, options, sealing, key)
             result = await capture(browser, job)
-            _record(store, row_id, finding_id, result, options.operator)
+            record_capture(store, row_id, finding_id, result, options.operator, settings.folder)
             results.append(result)
         return results
 
@@ -266,6 +319,7 @@ def capture_page(
     """Capture a bare URL (no finding); recorded as a manual capture with its own chain."""
     opts = options or default_options(settings)
     sealing = sealing or settings.sealing()
+    private_folder(settings.folder)
     with store.session() as session:
         row = Capture(url=url, kind=CaptureKind.MANUAL, status=CaptureStatus.PENDING)
         session.add(row)
@@ -284,13 +338,8 @@ def capture_page(
             return await capture(browser, job)
 
     result = asyncio.run(main())
-    _record(store, row_id, None, result, opts.operator)
+    record_capture(store, row_id, None, result, opts.operator, settings.folder)
     return result
-
-
-DECIDABLE = frozenset(
-    {FindingStatus.CONFIRMED, FindingStatus.DISMISSED, FindingStatus.NEW, FindingStatus.PERSISTING}
-)
 
 
 def record_decision(
@@ -301,26 +350,36 @@ def record_decision(
     reviewer: str,
     reason: str | None = None,
 ) -> None:
-    """A person's decision on a finding (the review app's confirm/dismiss), with custody."""
-    if status not in DECIDABLE:
+    """A person's decision on a finding (confirm or dismiss), through :func:`change_status`."""
+    if status not in (FindingStatus.CONFIRMED, FindingStatus.DISMISSED):
         raise DecisionError(
             f"finding {finding_id}: {status.value} is set by notices and rechecks, not by review"
         )
     with store.session() as session:
-        finding = session.get(Finding, finding_id)
-        if finding is None:
-            raise NotFound("finding", finding_id)
-        previous = finding.status
-        finding.status = status
-        finding.reviewer = reviewer
-        finding.status_reason = reason
-        ledger.record(
-            session,
-            CustodyAction.DECIDED,
-            actor=reviewer,
-            finding_id=finding_id,
-            details={"from": previous.value, "to": status.value, "reason": reason},
+        change_status(
+            session, finding_id, status, cause=Cause.REVIEW, actor=reviewer, reason=reason
         )
+
+
+def anchor_run(
+    store: Store, finding_ids: Sequence[int], settings: EvidenceSettings, *, purpose: str = "run"
+) -> list[str]:
+    """Timestamp the custody head of each finding whose chain grew (end of a run or recheck).
+
+    Returns one line per finding that could not be anchored (the run reports them); a
+    finding anchored since its last entry is skipped.
+    """
+    try:
+        stampers = settings.sealing().timestampers
+    except EvidenceError as exc:  # e.g. no key on this machine: the run reports it, goes on
+        return [f"custody not anchored: {exc}"]
+    problems = []
+    for finding_id in finding_ids:
+        try:
+            anchor_finding(store, finding_id, stampers, actor=settings.operator, purpose=purpose)
+        except TimestampError as exc:
+            problems.append(f"finding {finding_id}: custody not anchored ({exc})")
+    return problems
 
 
 def record_verification(

@@ -37,6 +37,7 @@ class CustodyAction(StrEnum):
     RECHECKED = "rechecked"
     DECIDED = "decided"
     FAILED = "failed"
+    ANCHORED = "anchored"  # the chain's head timestamped by a TSA (run end, export)
 
 
 @dataclass(frozen=True)

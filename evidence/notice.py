@@ -16,15 +16,14 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from evidence import ledger
-from evidence.custody import CustodyAction
 from evidence.exceptions import NotFound, NoticeError
 from evidence.facts import finding_facts
+from evidence.lifecycle import NOTICEABLE, Cause, change_status
 from evidence.models import Finding, FindingStatus, Notice, NoticeTemplate
+from evidence.paths import stored_path
 from evidence.settings import EvidenceSettings
+from evidence.signing import Signer
 from evidence.store import Store
-
-NOTICEABLE = frozenset({FindingStatus.CONFIRMED, FindingStatus.NOTICED, FindingStatus.PERSISTING})
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,9 @@ class NoticeResult:
     text: str
 
 
-def _render(template: NoticeTemplate, facts: dict[str, object], operator: str) -> str:
+def _render(
+    template: NoticeTemplate, facts: dict[str, object], operator: str, key_fingerprint: str
+) -> str:
     env = Environment(
         loader=PackageLoader("evidence.report", "templates"),
         autoescape=False,  # noqa: S701 - plain-text notice, never served as HTML
@@ -47,7 +48,11 @@ def _render(template: NoticeTemplate, facts: dict[str, object], operator: str) -
     )
     now = datetime.now(UTC)
     return env.get_template(f"notice-{template.value}.txt.j2").render(
-        facts=facts, operator=operator, date=now.strftime("%Y-%m-%d"), now=now.isoformat()
+        facts=facts,
+        operator=operator,
+        date=now.strftime("%Y-%m-%d"),
+        now=now.isoformat(),
+        key_fingerprint=key_fingerprint,
     )
 
 
@@ -77,7 +82,8 @@ def draft_notice(
                 f"finding {finding_id} has no sealed capture: capture evidence before noticing"
             )
         facts["sealed_captures"] = sealed
-        text = _render(kind, facts, settings.operator)
+        key = Signer.from_file(settings.signing_key).fingerprint
+        text = _render(kind, facts, settings.operator, key)
         data = text.encode("utf-8")
         digest = hashlib.sha256(data).hexdigest()
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -87,16 +93,21 @@ def draft_notice(
         tmp.write_bytes(data)
         tmp.replace(path)
         notice = Notice(
-            finding_id=finding_id, template=kind, recipient=recipient, path=str(path), sha256=digest
+            finding_id=finding_id,
+            template=kind,
+            recipient=recipient,
+            path=stored_path(path, settings.folder),
+            sha256=digest,
         )
         session.add(notice)
-        finding.status = FindingStatus.NOTICED
         session.flush()
-        ledger.record(
+        change_status(
             session,
-            CustodyAction.NOTICED,
+            finding_id,
+            FindingStatus.NOTICED,
+            cause=Cause.NOTICE,
             actor=settings.operator,
-            finding_id=finding_id,
+            reason=f"{kind.value} notice drafted",
             details={
                 "notice": notice.id,
                 "template": kind.value,

@@ -196,6 +196,7 @@ class SealRecord:
                     "policy": t.policy,
                     "local_clock": t.local_time.isoformat() if t.local_time else None,
                     "clock_offset_s": t.clock_offset_s,
+                    "accuracy_s": t.accuracy_s,
                 }
                 for t in self.tokens
             ],

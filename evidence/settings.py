@@ -9,10 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evidence.capture.chromium import CHROMIUM_PATH
+from evidence.capture.guarded import CaptureGuard
 from evidence.exceptions import TimestampError
 from evidence.seal import SealConfig
 from evidence.signing import Signer
 from evidence.timestamp import DEFAULT_TIMEOUT, TsaSpec, timestamper_for
+from evidence.trust import DEFAULT_TOLERANCE_S
 
 SYSTEM_ROOTS = Path("/etc/ssl/certs/ca-certificates.crt")
 
@@ -30,6 +32,12 @@ class EvidenceSettings:
     min_timestamps: int = 1
     tsa_timeout: float = DEFAULT_TIMEOUT
     chromium_path: str = CHROMIUM_PATH
+    # how far a capture's recorded times may lie from its TSA time (see evidence/trust.py)
+    time_tolerance_s: float = DEFAULT_TOLERANCE_S
+    # a model's own file is captured (sealed beside its page) when no larger than this
+    model_file_max_bytes: int = 64 * 1024 * 1024
+    # what captures may fetch: configured platforms (may be local) and any public address
+    capture_guard: CaptureGuard = field(default_factory=CaptureGuard)
     extra_ca: dict[str, bytes] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -61,6 +69,16 @@ class EvidenceSettings:
                     ) from exc
             specs.append(TsaSpec(url, ca, self.tsa_timeout))
         return specs
+
+    def trusted_ca_pems(self) -> tuple[bytes, ...]:
+        """The configured TSA roots (``tsa_ca_files``), as a verifier's trust store."""
+        pems = [self.extra_ca[url] for url in self.tsa_urls if url in self.extra_ca]
+        for path in self.tsa_ca_files:
+            try:
+                pems.append(path.read_bytes())
+            except OSError as exc:
+                raise TimestampError(f"cannot read TSA CA file {path} ({exc.strerror})") from exc
+        return tuple(pems)
 
     def sealing(self) -> SealConfig:
         """Signer and TSA clients; raises if the key or a CA file is missing."""

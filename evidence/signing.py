@@ -50,7 +50,9 @@ def generate_keypair(private_path: Path, public_path: Path, *, force: bool = Fal
     for path in (private_path, public_path):
         if path.exists() and not force:
             raise SigningError(f"{path}: key file already exists (use --force to replace it)")
-    private_path.parent.mkdir(parents=True, exist_ok=True)
+    if not private_path.parent.exists():  # a folder we create for the key is owner-only
+        private_path.parent.mkdir(parents=True)
+        private_path.parent.chmod(0o700)
     public_path.parent.mkdir(parents=True, exist_ok=True)
     key = Ed25519PrivateKey.generate()
     private_pem = key.private_bytes(

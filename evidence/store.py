@@ -129,7 +129,7 @@ def _make_engine(url: str) -> Engine:
         db = parsed.database
         if db and db != ":memory:":
             try:
-                Path(db).parent.mkdir(parents=True, exist_ok=True)
+                _private_sqlite_file(Path(db))
             except OSError as exc:
                 raise DatabaseUnavailable(url, f"cannot create folder for {db}: {exc}") from exc
         kwargs["connect_args"] = {"timeout": 30}
@@ -144,6 +144,21 @@ def _make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _private_sqlite_file(db: Path) -> None:
+    """Create the SQLite case file 0600 (its folder 0700 when we create it) before SQLite does.
+
+    SQLite gives its -wal and -shm files the main file's mode, so the whole case file is
+    readable by its owner only; an existing file is tightened to 0600 too.
+    """
+    if not db.parent.exists():
+        db.parent.mkdir(parents=True, exist_ok=True)
+        db.parent.chmod(0o700)
+    if db.exists():
+        db.chmod(0o600)
+        return
+    os.close(os.open(db, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
 def _alembic_config(url: str) -> Any:

@@ -55,6 +55,8 @@ class TimestampToken:
     policy: str
     # the capture host's clock half-way through the TSA round trip (None when not measured)
     local_time: datetime | None = None
+    # the TSA's stated accuracy of gen_time in seconds (None when the token states none)
+    accuracy_s: float | None = None
 
     @property
     def clock_offset_s(self) -> float | None:
@@ -131,6 +133,42 @@ def verify_token(
     return decoded
 
 
+def accuracy_seconds(decoded: TimeStampResponse) -> float | None:
+    """The token's stated accuracy (RFC 3161 ``Accuracy``) in seconds, or None."""
+    try:
+        accuracy = decoded.tst_info.accuracy
+    except (ValueError, AttributeError):
+        return None
+    if accuracy is None:
+        return None
+    return (
+        float(accuracy.seconds or 0)
+        + (accuracy.millis or 0) / 1000
+        + (accuracy.micros or 0) / 1_000_000
+    )
+
+
+def verify_anchored(
+    response: bytes, data: bytes, trusted: Sequence[bytes], *, source: str
+) -> tuple[TimeStampResponse, int]:
+    """Verify a token against the verifier's own TSA roots; return it and which root matched.
+
+    Tries each trusted PEM in turn; raises :class:`TimestampError` naming ``source`` when none
+    of them anchors the token (a token that verifies only against a CA shipped beside it is
+    self-consistent, not anchored).
+    """
+    problems = []
+    for index, ca_pem in enumerate(trusted):
+        try:
+            return verify_token(response, data, ca_pem, source=source), index
+        except TimestampError as exc:
+            problems.append(str(exc).removeprefix(f"{source}: "))
+    detail = "; ".join(problems) or "no trusted TSA CA given"
+    raise TimestampError(
+        f"{source}: not anchored: no CA in the verifier's trust store verifies it ({detail})"
+    )
+
+
 def _signer_certs_pem(decoded: TimeStampResponse) -> bytes:
     pems = []
     for der in sorted(decoded.signed_data.certificates):
@@ -159,6 +197,7 @@ def token_from_response(
         serial_number=info.serial_number,
         policy=info.policy.dotted_string,
         local_time=local_time,
+        accuracy_s=accuracy_seconds(decoded),
     )
 
 

@@ -12,8 +12,13 @@ Checks, each reported with the file it concerns (research/evidence.md §3.4 item
     custody     custody.jsonl hash chain unbroken
     warc        every WARC record's block and payload digests (warcio)
     wacz        every WACZ's datapackage.json resource hashes and datapackage-digest.json
+    key, anchor, time, link
+                across folders and against the verifier's own trust anchors
+                (evidence/crosscheck.py, evidence/trust.py)
 
-Verification never stops at the first failure: it lists every problem it finds.
+Verification never stops at the first failure: it lists every problem it finds. A report says
+whether it is *anchored* (key fingerprint and TSA roots from outside the bundle) or only
+*self-consistent*.
 """
 
 from __future__ import annotations
@@ -31,6 +36,14 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from evidence import wacz
+from evidence.crosscheck import (
+    Check,
+    anchor_problems,
+    key_checks,
+    link_checks,
+    time_checks,
+    token_anchor_checks,
+)
 from evidence.custody import CUSTODY_LOG, chain_problems, parse_log
 from evidence.exceptions import CustodyError, SealError, SigningError, TimestampError
 from evidence.exceptions import VerificationError as VerifyRunError
@@ -46,16 +59,15 @@ from evidence.seal import (
 )
 from evidence.signing import fingerprint, signature_valid
 from evidence.timestamp import verify_token
+from evidence.trust import TrustAnchors
 
+BUNDLE_FORMAT = 2  # 2: custody anchored at export, capture times recorded for time checks
+LEGACY_NOTE = (
+    "bundle format 1 (made before custody anchors): custody entries carry no trusted time and "
+    "capture times are not cross-checked; the result is self-consistent at most"
+)
 
-@dataclass(frozen=True)
-class Check:
-    """One verification step and its outcome."""
-
-    name: str
-    file: str
-    ok: bool
-    detail: str
+__all__ = ["Check", "TrustAnchors", "VerifyReport", "verify_bundle", "verify_tree"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,21 @@ class VerifyReport:
 
     source: str
     checks: tuple[Check, ...]
+    anchored: bool = False  # key fingerprint and TSA roots came from outside the bundle
+
+    @property
+    def verdict(self) -> str:
+        """VERIFIED (anchored), VERIFIED (self-consistent only) or NOT VERIFIED."""
+        if not self.ok:
+            return "NOT VERIFIED"
+        if any(c.name == "format" for c in self.checks):
+            return "VERIFIED (format 1 bundle without custody anchors: self-consistent at most)"
+        if self.anchored:
+            return "VERIFIED (anchored to the published key and the trusted TSA roots)"
+        return (
+            "VERIFIED (self-consistent only: give the published --key-fingerprint and the "
+            "TSAs' roots with --tsa-ca to anchor it)"
+        )
 
     @property
     def ok(self) -> bool:
@@ -74,11 +101,22 @@ class VerifyReport:
         return [c for c in self.checks if not c.ok]
 
 
-def verify_bundle(path: Path, *, trusted_key_fingerprint: str | None = None) -> VerifyReport:
-    """Verify a sealed directory or an exported ``.zip`` bundle; never raises on a bad check."""
+def verify_bundle(
+    path: Path,
+    *,
+    trusted_key_fingerprint: str | None = None,
+    trust: TrustAnchors | None = None,
+) -> VerifyReport:
+    """Verify a sealed directory or an exported ``.zip`` bundle; never raises on a bad check.
+
+    ``trust`` carries the verifier's own anchors (``trusted_key_fingerprint`` is a shorthand
+    for a trust with only the key).
+    """
+    if trust is None:
+        trust = TrustAnchors.load(key_fingerprint=trusted_key_fingerprint)
     with _opened(path) as root:
-        checks = verify_tree(root, trusted_key_fingerprint=trusted_key_fingerprint)
-    return VerifyReport(str(path), tuple(checks))
+        checks = verify_tree(root, trust=trust)
+    return VerifyReport(str(path), tuple(checks), anchored=trust.anchored)
 
 
 @contextmanager
@@ -103,17 +141,26 @@ def extract_zip(path: Path, dest: Path) -> None:
         archive.extractall(dest)
 
 
-def verify_tree(root: Path, *, trusted_key_fingerprint: str | None = None) -> list[Check]:
+def verify_tree(root: Path, *, trust: TrustAnchors | None = None) -> list[Check]:
     """Checks for ``root`` and every sealed directory nested in it."""
+    trust = trust or TrustAnchors()
     checks: list[Check] = []
     sealed_dirs = sorted({p.parent for p in root.rglob(MANIFEST)}, key=lambda p: len(p.parts))
     if root not in sealed_dirs:
         checks.append(Check("manifest", MANIFEST, False, "no manifest.json at the bundle root"))
     for directory in sealed_dirs:
         prefix = "" if directory == root else directory.relative_to(root).as_posix() + "/"
-        checks.extend(verify_sealed(directory, prefix, trusted_key_fingerprint))
+        checks.extend(verify_sealed(directory, prefix, trust.key_fingerprint))
+    checks.extend(key_checks(root, sealed_dirs, trust))
+    checks.extend(token_anchor_checks(root, sealed_dirs, trust))
+    checks.extend(time_checks(root, sealed_dirs, trust, legacy=bundle_format(root) < 2))
+    checks.extend(link_checks(root))
+    legacy = bundle_format(root) < BUNDLE_FORMAT
+    bundle = (root / "findings").is_dir() and not legacy
+    if legacy and (root / "findings").is_dir():
+        checks.append(Check("format", MANIFEST, True, LEGACY_NOTE))
     for log in sorted(root.rglob(CUSTODY_LOG)):
-        checks.append(_custody_check(log, log.relative_to(root).as_posix()))
+        checks.append(_custody_check(root, log, trust, bundle=bundle))
     for path in sorted([*root.rglob("*.warc.gz"), *root.rglob("*.warc")]):
         checks.extend(warc_checks(path, path.relative_to(root).as_posix()))
     for path in sorted(root.rglob("*.wacz")):
@@ -224,12 +271,25 @@ def _timestamp_checks(root: Path, prefix: str, manifest_bytes: bytes) -> list[Ch
     return checks
 
 
-def _custody_check(path: Path, rel: str) -> Check:
+def bundle_format(root: Path) -> int:
+    """The bundle format its root manifest names (1: before custody anchors and time checks)."""
     try:
-        problems = chain_problems(parse_log(path.read_bytes(), source=rel), source=rel)
+        subject = read_manifest(root).get("subject", {})
+    except SealError:
+        return BUNDLE_FORMAT
+    value = subject.get("bundle_format", 1) if isinstance(subject, dict) else 1
+    return value if isinstance(value, int) else 1
+
+
+def _custody_check(root: Path, path: Path, trust: TrustAnchors, *, bundle: bool) -> Check:
+    rel = path.relative_to(root).as_posix()
+    try:
+        entries = parse_log(path.read_bytes(), source=rel)
+        problems = chain_problems(entries, source=rel)
+        problems += anchor_problems(root, entries, trust, bundle=bundle)
     except CustodyError as exc:
         problems = [str(exc)]
-    return Check("custody", rel, not problems, "; ".join(problems) or "chain intact")
+    return Check("custody", rel, not problems, "; ".join(problems) or "chain intact, anchored")
 
 
 def warc_checks(path: Path, rel: str) -> list[Check]:
@@ -258,6 +318,13 @@ def warc_checks(path: Path, rel: str) -> list[Check]:
 def report_json(report: VerifyReport) -> str:
     """Machine-readable form of a report."""
     return json.dumps(
-        {"source": report.source, "ok": report.ok, "checks": [c.__dict__ for c in report.checks]},
+        {
+            "source": report.source,
+            "ok": report.ok,
+            "anchored": report.anchored,
+            "verdict": report.verdict,
+            "checks": [c.__dict__ for c in report.checks],
+        },
         indent=2,
+        ensure_ascii=False,
     )

@@ -6,8 +6,18 @@ The same function serves references and candidates (research/hashing.md: never m
   scales in the DCT domain, ~4x faster than a full decode);
 * EXIF orientation is applied; the first frame of animated GIF/WebP/APNG is used;
 * palette, CMYK, 16-bit and alpha images become 8-bit RGB, transparency composited on white;
-* the declared pixel count is checked before any pixel is decoded (decompression-bomb guard);
-* the frame is downscaled to at most ``working_side`` pixels on its long side.
+* the declared pixel count is checked before any pixel is decoded (decompression-bomb guard),
+  and so is the memory the decode itself needs (pixels Pillow will hold × bytes per pixel, after
+  the JPEG draft): one decode stays under :data:`DEFAULT_MAX_DECODE_BYTES` (~100 MB);
+* large non-JPEG frames are reduced (box filter) before any colour conversion, so conversions
+  work on the small frame;
+* the frame is downscaled to at most ``working_side`` pixels on its long side;
+* generation provenance (A1111 ``parameters``, ComfyUI ``prompt``/``workflow`` text chunks,
+  EXIF ``UserComment``) is read on the way (:mod:`matching.provenance`); oversized text chunks
+  are skipped and never inflated.
+
+This is the product's only image decoder: the crawler's media pipeline, the reference library
+and ``rightswatch scan`` all call it, once per image.
 """
 
 from __future__ import annotations
@@ -20,8 +30,10 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from matching.exceptions import DecompressionBombError, ImageDecodeError
+from matching.exceptions import DecompressionBombError, ImageDecodeError, NotAnImageError
 from matching.hashes import U8Array
+from matching.pngtext import png_text
+from matching.provenance import NO_PROVENANCE, Provenance, from_texts
 
 WORKING_SIDE = 512
 """Long side of the working frame (local features and rectification read it)."""
@@ -29,7 +41,14 @@ WORKING_SIDE = 512
 DEFAULT_MAX_PIXELS = 64_000_000
 """Images declaring more pixels than this are refused before decoding."""
 
+DEFAULT_MAX_DECODE_BYTES = 100 * 1024 * 1024
+"""Memory one decode may need (decoded pixels × bytes per pixel); above it: refused."""
+
 _EXIF_ORIENTATION = 0x0112
+_EXIF_IFD = 0x8769
+_EXIF_USER_COMMENT = 0x9286
+_BYTES_PER_BAND = {"I": 4, "F": 4, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
+_REDUCIBLE = frozenset({"L", "LA", "RGB", "RGBA", "RGBX", "RGBa", "La", "CMYK", "I;16", "I", "F"})
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,6 +59,8 @@ class DecodedImage:
     rgb: U8Array
     source_size: tuple[int, int]
     source_format: str
+    provenance: Provenance = NO_PROVENANCE
+    """What the file's generation metadata says (A1111, ComfyUI, EXIF UserComment)."""
     _grey: list[U8Array] = field(default_factory=list, repr=False)
 
     @property
@@ -69,13 +90,20 @@ def decode_image(
     label: str,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     working_side: int = WORKING_SIDE,
+    max_decode_bytes: int = DEFAULT_MAX_DECODE_BYTES,
 ) -> DecodedImage:
-    """Decode ``data`` to a :class:`DecodedImage`; :class:`ImageDecodeError` names ``label``."""
+    """Decode ``data`` to a :class:`DecodedImage`; :class:`ImageDecodeError` names ``label``.
+
+    :class:`DecompressionBombError` when the file declares more than ``max_pixels`` pixels or
+    its decode would need more than ``max_decode_bytes``; :class:`NotAnImageError` when the
+    bytes are no image format at all.
+    """
+    texts = png_text(data)
     try:
         with warnings.catch_warnings():
             # The pixel cap below is the guard; Pillow's own warning would only duplicate it.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(texts.cleaned if texts.cleaned is not None else data))
             width, height = image.size
             if width <= 0 or height <= 0:
                 raise ImageDecodeError(
@@ -84,27 +112,74 @@ def decode_image(
             if width * height > max_pixels:
                 raise DecompressionBombError(label=label, pixels=width * height, limit=max_pixels)
             fmt = image.format or "unknown"
-            orientation = image.getexif().get(_EXIF_ORIENTATION, 1)
+            exif = image.getexif()
+            orientation = exif.get(_EXIF_ORIENTATION, 1)
+            comment = exif.get_ifd(_EXIF_IFD).get(_EXIF_USER_COMMENT) if fmt != "PNG" else None
+            jpeg_comment = image.info.get("comment") if fmt == "JPEG" else None
             if fmt == "JPEG":
                 image.draft("RGB", (working_side, working_side))
+            needed = _decode_bytes(image)
+            if needed > max_decode_bytes:
+                raise DecompressionBombError(
+                    label=label,
+                    pixels=width * height,
+                    limit=max_pixels,
+                    memory=(needed, max_decode_bytes),
+                )
             image.load()
-            upright = ImageOps.exif_transpose(image) if orientation != 1 else image
+            frame = _reduce(image, working_side)
+            upright = ImageOps.exif_transpose(frame) if orientation != 1 else frame
             rgb = _to_rgb(upright)
     except Image.DecompressionBombError as exc:
         raise DecompressionBombError(label=label, pixels=None, limit=max_pixels) from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+    except UnidentifiedImageError as exc:
+        raise NotAnImageError(
+            "cannot decode image: not an image format this decoder reads", label=label
+        ) from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageDecodeError(f"cannot decode image: {exc}", label=label) from exc
     long_side = max(rgb.shape[0], rgb.shape[1])
     if long_side > working_side:
         scale = working_side / long_side
         size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
         rgb = np.asarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+    provenance = from_texts(
+        texts.texts,
+        comment if isinstance(comment, bytes | str) else None,
+        jpeg_comment if isinstance(jpeg_comment, bytes | str) else None,
+    )
+    if texts.problems:
+        provenance = Provenance(
+            provenance.prompt,
+            provenance.loras,
+            provenance.sources,
+            (*provenance.problems, *texts.problems),
+        )
     return DecodedImage(
         label=label,
         rgb=np.ascontiguousarray(rgb),
         source_size=(width, height),
         source_format=fmt,
+        provenance=provenance,
     )
+
+
+def _decode_bytes(image: Image.Image) -> int:
+    """Bytes Pillow will hold for the decoded frame (after any JPEG draft)."""
+    width, height = image.size
+    bands = len(image.getbands())
+    per_band = _BYTES_PER_BAND.get(image.mode, 1)
+    # Pillow stores 3-band 8-bit images with 4 bytes per pixel
+    per_pixel = 4 if bands == 3 and per_band == 1 else bands * per_band
+    return width * height * per_pixel
+
+
+def _reduce(image: Image.Image, working_side: int) -> Image.Image:
+    """A large frame box-reduced by an integer factor to at least ``working_side`` pixels."""
+    factor = max(image.size) // working_side
+    if factor < 2 or image.mode not in _REDUCIBLE:
+        return image
+    return image.reduce(factor)
 
 
 def _to_rgb(image: Image.Image) -> U8Array:

@@ -2,20 +2,26 @@
 
 ``Engine.judge`` gathers, per character, image reasons (:mod:`matching.similarity`), alias
 reasons from every text field (:mod:`matching.text`), LoRA metadata reasons
-(:mod:`matching.lora`) and fuses them (:mod:`matching.verdict`). Image signals are attributed to
+(:mod:`matching.lora`), generation-provenance reasons (:mod:`matching.generation`: the LoRAs an
+image names, linked to the flagged LoRAs the caller knows) and fuses them
+(:mod:`matching.verdict`). Image signals are attributed to
 the character of the reference they resemble, alias signals to the character whose alias matched,
 so a positive never lands on another character.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from matching.decode import decode_image
+from matching.decode import DecodedImage, decode_image
+from matching.embedding import EmbeddingMatcher, EmbeddingModel
 from matching.exceptions import ProfileError
+from matching.generation import KnownLora, LoraLinker
+from matching.hashes import U8Array
 from matching.index import Backend
 from matching.lora import caption_evidence, lora_text_fields
+from matching.provenance import NO_PROVENANCE, Provenance
 from matching.references import CharacterProfile, ReferenceFingerprint
 from matching.similarity import ImageMatcher
 from matching.text import AliasHit, AliasMatcher, MatchVariant, TextField, creator_key
@@ -35,6 +41,12 @@ class CandidateEvidence:
     images: tuple[bytes, ...] = ()
     image_names: tuple[str, ...] = ()
     """Names for ``images`` (same order) used in errors and reasons; defaults to ``label``."""
+    decoded: tuple[DecodedImage, ...] = ()
+    """Images the caller already decoded with :func:`matching.decode_image` (judged after
+    ``images``; never decoded again)."""
+    generation: Provenance = NO_PROVENANCE
+    """Generation metadata the platform reported (e.g. Civitai image ``meta``); what the image
+    files themselves carry is read when they are decoded."""
     title: str = ""
     description: str = ""
     tags: tuple[str, ...] = ()
@@ -76,7 +88,13 @@ class Engine:
         thresholds: Thresholds | None = None,
         *,
         backend: Backend = Backend.FAISS,
+        known_loras: Iterable[KnownLora] = (),
+        embedding: EmbeddingModel | None = None,
+        innocents: Sequence[U8Array] = (),
     ) -> None:
+        """``known_loras``: LoRAs the caller has flagged, to link generated images to.
+        ``embedding``: an optional learned image encoder, calibrated here per character against
+        the other characters' references and ``innocents`` (frames that show no character)."""
         self.characters = {c.name: c for c in characters}
         self.references = tuple(references)
         self.thresholds = thresholds or Thresholds()
@@ -89,6 +107,14 @@ class Engine:
         self._aliases = AliasMatcher(
             {c.name: c.aliases for c in self.characters.values()},
             fuzzy_min_length=self.thresholds.fuzzy_min_length,
+        )
+        self._embedding = (
+            EmbeddingMatcher(embedding, self.references, innocents=innocents)
+            if embedding is not None and self.references
+            else None
+        )
+        self._loras = LoraLinker(
+            [k for k in known_loras if k.character in self.characters], self._aliases
         )
         self._allowlist = {
             name: {creator_key(c) for c in profile.allowlisted_creators}
@@ -103,14 +129,29 @@ class Engine:
         """
         reasons: dict[str, list[Reason]] = {}
         names = candidate.image_names
-        several = len(candidate.images) > 1
-        for i, data in enumerate(candidate.images):
-            name = names[i] if i < len(names) else candidate.label
-            decoded = decode_image(data, label=name, max_pixels=self.thresholds.max_pixels)
-            prefix = f"image '{name}': " if several else ""
+        several = len(candidate.images) + len(candidate.decoded) > 1
+        images = [
+            decode_image(
+                data,
+                label=names[i] if i < len(names) else candidate.label,
+                max_pixels=self.thresholds.max_pixels,
+            )
+            for i, data in enumerate(candidate.images)
+        ]
+        generation = candidate.generation
+        frames = (*images, *candidate.decoded)
+        prefixes = [f"image '{d.label}': " if several else "" for d in frames]
+        for decoded, prefix in zip(frames, prefixes, strict=True):
             for character, found in self._images.reasons(decoded, prefix=prefix).items():
                 reasons.setdefault(character, []).extend(found)
-        for character, found in self.text_reasons(candidate).items():
+            generation = generation.merged(decoded.provenance)
+        if self._embedding is not None and frames:
+            embedded = self._embedding.reasons([d.rgb for d in frames], prefixes)
+            for character, found in embedded.items():
+                reasons.setdefault(character, []).extend(found)
+        for character, found in self._loras.reasons(generation).items():
+            reasons.setdefault(character, []).extend(found)
+        for character, found in self.text_reasons(candidate, generation).items():
             reasons.setdefault(character, []).extend(found)
         creator = creator_key(candidate.creator) if candidate.creator else ""
         verdicts = [
@@ -126,10 +167,15 @@ class Engine:
         ]
         return sorted(verdicts, key=lambda v: (-v.score, v.character or ""))
 
-    def text_reasons(self, candidate: CandidateEvidence) -> dict[str, list[Reason]]:
+    def text_reasons(
+        self, candidate: CandidateEvidence, generation: Provenance = NO_PROVENANCE
+    ) -> dict[str, list[Reason]]:
         """Alias and LoRA-caption reasons per character."""
         found: dict[str, list[Reason]] = {}
-        for text_field, text in candidate.text_fields():
+        fields = candidate.text_fields()
+        if generation.prompt and generation.prompt.strip() != candidate.prompt.strip():
+            fields.append((TextField.GENERATION_PROMPT, generation.prompt))
+        for text_field, text in fields:
             for hit in self._aliases.find(text, text_field):
                 # One field counts once however many of its values name the character.
                 found.setdefault(hit.character, []).append(_alias_reason(hit, text_field.value))

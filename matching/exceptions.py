@@ -5,7 +5,9 @@ files can report one clear line per file and carry on::
 
     MatchingError
     ├── ImageDecodeError            an image cannot be decoded (truncated, corrupt, unsupported)
-    │   └── DecompressionBombError  an image declares more pixels than the configured cap
+    │   ├── NotAnImageError         the bytes are no image format the decoder reads
+    │   └── DecompressionBombError  an image declares more pixels than the configured cap, or
+    │                               decoding it would need more memory than allowed
     ├── SafetensorsHeaderError      a .safetensors header is absurd, truncated or not JSON
     ├── FingerprintFormatError      a stored fingerprint is malformed or of an unknown version
     └── ProfileError                characters/references are inconsistent (unknown character…)
@@ -27,18 +29,38 @@ class ImageDecodeError(MatchingError):
     """The image bytes cannot be turned into pixels."""
 
 
-class DecompressionBombError(ImageDecodeError):
-    """The image declares more pixels than allowed; it is refused before decoding."""
+class NotAnImageError(ImageDecodeError):
+    """The bytes are not in any image format the decoder reads (HTML, text, garbage)."""
 
-    def __init__(self, *, label: str, pixels: int | None, limit: int) -> None:
+
+class DecompressionBombError(ImageDecodeError):
+    """The image declares more pixels than allowed, or its decode would need more memory than
+    allowed; it is refused before decoding."""
+
+    def __init__(
+        self,
+        *,
+        label: str,
+        pixels: int | None,
+        limit: int,
+        memory: tuple[int, int] | None = None,
+    ) -> None:
         self.pixels = pixels
         self.limit = limit
+        self.memory = memory
         declared = f"{pixels:,} pixels" if pixels is not None else "too many pixels"
-        super().__init__(
-            f"image declares {declared}, above the limit of {limit:,} "
-            "(possible decompression bomb)",
-            label=label,
-        )
+        if memory is not None:
+            needed, budget = memory
+            message = (
+                f"image of {declared} needs {needed / 2**20:,.0f} MiB to decode, above the "
+                f"{budget / 2**20:,.0f} MiB limit (possible decompression bomb)"
+            )
+        else:
+            message = (
+                f"image declares {declared}, above the limit of {limit:,} "
+                "(possible decompression bomb)"
+            )
+        super().__init__(message, label=label)
 
 
 class SafetensorsHeaderError(MatchingError):

@@ -106,3 +106,18 @@ def limit_threads(count: int) -> None:
 
     faiss.omp_set_num_threads(count)
     cv2.setNumThreads(count)
+
+
+def thread_counts() -> tuple[int, int]:
+    """The current (faiss, OpenCV) thread caps, for :func:`restore_threads`."""
+    import cv2
+
+    return int(faiss.omp_get_max_threads()), int(cv2.getNumThreads())
+
+
+def restore_threads(counts: tuple[int, int]) -> None:
+    """Put back the caps :func:`thread_counts` returned."""
+    import cv2
+
+    faiss.omp_set_num_threads(counts[0])
+    cv2.setNumThreads(counts[1])

@@ -89,6 +89,16 @@ class LocalMatch:
     rectified_hue: float | None
     """Hue difference (degrees, see :func:`hue_difference`); None when either side is grey."""
     mirrored: bool
+    agreement: float = 0.0
+    """Fraction of the reference's covered foreground whose colour the candidate reproduces
+    (see :func:`agreement`): a copy under stickers agrees where it is not covered."""
+    precision: float = 0.0
+    """Mean distance (reference-frame pixels) at which the inliers reproject: ~0.1 for the same
+    pixels, above 1 for a redrawing or a resampled copy."""
+    inlier_ratio: float = 0.0
+    """Inliers among the ratio-test matches."""
+    structure: float = 0.0
+    """How well the outlines agree, whatever their colours (see :func:`edge_agreement`)."""
 
 
 def verify(
@@ -122,12 +132,15 @@ def verify(
     inliers = int(mask.sum())
     if inliers < min_inliers or not _plausible(h64):
         return None
+    kept = mask.ravel() > 0
+    reprojected = cv2.perspectiveTransform(src[kept].astype(np.float64), h64)
+    precision = float(np.linalg.norm(reprojected - dst[kept], axis=2).mean())
     thumb_h, thumb_w = reference_rgb.shape[:2]
     scale = np.diag([thumb_w / reference_frame[0], thumb_h / reference_frame[1], 1.0])
     region = _rectify(candidate_rgb, reference_rgb, scale @ h64)
     if region is None:
         return None
-    coverage, pdq, phash, hue = region
+    coverage, pdq, phash, hue, agree, structure = region
     return LocalMatch(
         inliers=inliers,
         coverage=coverage,
@@ -136,6 +149,10 @@ def verify(
         rectified_phash=phash,
         rectified_hue=hue,
         mirrored=mirrored,
+        agreement=agree,
+        precision=precision,
+        inlier_ratio=inliers / len(good),
+        structure=structure,
     )
 
 
@@ -146,7 +163,7 @@ def _plausible(h: npt.NDArray[np.float64]) -> bool:
 
 def _rectify(
     candidate_rgb: U8Array, reference_rgb: U8Array, to_thumb: npt.NDArray[np.float64]
-) -> tuple[float, int, int, float | None] | None:
+) -> tuple[float, int, int, float | None, float, float] | None:
     """Warp the candidate into the thumbnail frame; compare the covered box with the reference."""
     thumb_h, thumb_w = reference_rgb.shape[:2]
     warped = cv2.warpPerspective(candidate_rgb, to_thumb, (thumb_w, thumb_h))
@@ -168,7 +185,70 @@ def _rectify(
         cand_hashes.pdq - ref_hashes.pdq,
         cand_hashes.phash - ref_hashes.phash,
         hue_difference(cand_crop, ref_crop, box),
+        agreement(cand_crop, ref_crop, box),
+        edge_agreement(cand_crop, ref_crop, box),
     )
+
+
+EDGE_TOLERANCE = 5
+"""Pixels (thumbnail frame) an outline may move and still count as the same outline."""
+
+
+def _edges(rgb: U8Array) -> npt.NDArray[np.bool_]:
+    """Outlines of the Lab channels: edges whatever the colours either side are."""
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
+    found = np.zeros(rgb.shape[:2], dtype=bool)
+    for channel in range(3):
+        found |= cv2.Canny(np.ascontiguousarray(lab[:, :, channel]), 40, 100) > 0
+    return found
+
+
+def edge_agreement(cand: U8Array, ref: U8Array, box: npt.NDArray[np.bool_]) -> float:
+    """F1 of the two outline maps within the covered region (each outline pixel counts when
+    the other image has one within :data:`EDGE_TOLERANCE` pixels). A recoloured copy keeps its
+    outlines (≥ 0.94 measured); a same-style look-alike moves eyes, limbs and emblem."""
+    inner = cv2.erode(box.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    ec = _edges(cand) & inner
+    er = _edges(ref) & inner
+    if not er.any() or not ec.any():
+        return 0.0
+    kernel = np.ones((EDGE_TOLERANCE, EDGE_TOLERANCE), np.uint8)
+    near_c = cv2.dilate(ec.astype(np.uint8), kernel) > 0
+    near_r = cv2.dilate(er.astype(np.uint8), kernel) > 0
+    recall = float((er & near_c).sum() / er.sum())
+    precision = float((ec & near_r).sum() / ec.sum())
+    return 0.0 if recall + precision == 0 else 2 * recall * precision / (recall + precision)
+
+
+AGREE_SIDE = 32
+AGREE_DELTA = 6.0
+"""Lab distance (L scaled to 0-100) under which a cell's colour counts as the reference's."""
+FOREGROUND_DELTA = 20.0
+"""Lab distance from the reference's median colour that makes a cell foreground."""
+
+
+def agreement(cand: U8Array, ref: U8Array, box: npt.NDArray[np.bool_]) -> float:
+    """Fraction of the reference's covered *foreground* cells (a 32x32 grid; foreground = away
+    from the reference's median colour, so a flat backdrop says nothing) whose mean Lab colour
+    the rectified candidate reproduces within :data:`AGREE_DELTA`.
+
+    A copy under stickers agrees wherever it is not covered; a same-style look-alike agrees
+    only where outlines happen to coincide (measured in docs/matching.md).
+    """
+    size = (AGREE_SIDE, AGREE_SIDE)
+    c = cv2.cvtColor(cv2.resize(cand, size, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2Lab)
+    r = cv2.cvtColor(cv2.resize(ref, size, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2Lab)
+    lab_c = c.astype(np.float32) * np.array([100 / 255, 1, 1], np.float32)
+    lab_r = r.astype(np.float32) * np.array([100 / 255, 1, 1], np.float32)
+    covered = cv2.resize(box.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+    if not covered.any():
+        return 0.0
+    backdrop = np.median(lab_r[covered], axis=0)
+    covered &= np.sqrt(((lab_r - backdrop) ** 2).sum(axis=2)) > FOREGROUND_DELTA
+    if not covered.any():
+        return 0.0
+    distance = np.sqrt(((lab_c - lab_r) ** 2).sum(axis=2))
+    return float((distance[covered] < AGREE_DELTA).mean())
 
 
 def _grey3(rgb: U8Array) -> U8Array:

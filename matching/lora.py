@@ -1,18 +1,27 @@
-"""LoRA forensics from the safetensors header.
+"""LoRA forensics from the safetensors header: the one parser, with one policy.
 
 A ``.safetensors`` file starts with an 8-byte little-endian header length N, then N bytes of
-JSON: tensor descriptions plus an optional ``__metadata__`` object of string → string. Trainers
-(kohya-ss sd-scripts) record there what the model was trained on: ``ss_tag_frequency`` (per
-dataset folder, how many captions carry each tag), ``ss_dataset_dirs`` (folder names and image
+JSON: tensor descriptions (``dtype``, ``shape``, ``data_offsets``) plus an optional
+``__metadata__`` object of string → string (platforms.md §3.1). Trainers (kohya-ss
+sd-scripts) record there what the model was trained on: ``ss_tag_frequency`` (per dataset
+folder, how many captions carry each tag), ``ss_dataset_dirs`` (folder names and image
 counts), ``ss_output_name``, ``ss_training_comment``, and the ``modelspec.*`` keys.
 
-The crawler fetches only the first bytes of a remote file with an HTTP Range request: call
-:func:`header_length` on the first 8 bytes, fetch that many more, then
-:func:`parse_safetensors_header`. :func:`read_safetensors_header` does both on a local file.
+The policy, for local files and remote headers alike: N at most :data:`DEFAULT_MAX_HEADER`
+(8 MiB; real LoRA headers are a few hundred kB, the reference implementation allows 100 MB and
+that much JSON is a memory and CPU hazard), at least 2; UTF-8 JSON; an object; nesting at
+most :data:`MAX_DEPTH` levels (a tensor entry needs 3); ``__metadata__`` a string-to-string
+map; every tensor entry with a string ``dtype``, a ``shape`` of non-negative integers and
+ordered ``data_offsets``. Every refusal is a :class:`SafetensorsHeaderError` naming the file.
+
+The crawler only fetches bytes (an HTTP Range read of the first bytes of a remote file): it
+calls :func:`header_length` on the first 8 bytes and :func:`parse_safetensors_header` on the
+header bytes. :func:`read_safetensors_header` does both on a local file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import struct
@@ -24,36 +33,70 @@ from typing import BinaryIO
 from matching.exceptions import SafetensorsHeaderError
 from matching.text import AliasMatcher, TextField, fold
 
-DEFAULT_MAX_HEADER = 100 * 1024 * 1024
-"""Largest header accepted (100 MB); real LoRA headers are a few hundred kB."""
+DEFAULT_MAX_HEADER = 8 * 1024 * 1024
+"""Largest header accepted (8 MiB); real LoRA headers are a few hundred kB."""
 
+MIN_HEADER = 2  # "{}"
+MAX_DEPTH = 8
 PREFIX_LENGTH = 8
 
 
 @dataclass(frozen=True)
 class SafetensorsHeader:
-    """The parsed header: its length, the ``__metadata__`` strings and the tensor count."""
+    """The parsed header: its length, the ``__metadata__`` strings, the tensor count and the
+    SHA-256 of the raw header bytes (kept as evidence of what was read)."""
 
     label: str
     header_length: int
     metadata: Mapping[str, str]
     tensor_count: int
+    sha256: str = ""
 
 
 def header_length(prefix: bytes, *, label: str, max_header: int = DEFAULT_MAX_HEADER) -> int:
     """Length of the JSON header announced by the first 8 bytes; absurd lengths are refused."""
     if len(prefix) < PREFIX_LENGTH:
         raise SafetensorsHeaderError(
-            f"file too short for a safetensors header ({len(prefix)} bytes)", label=label
+            f"file too short for a safetensors header ({len(prefix)} of 8 length bytes)",
+            label=label,
         )
     (length,) = struct.unpack("<Q", prefix[:PREFIX_LENGTH])
-    if length < 2:
+    if length < MIN_HEADER:
         raise SafetensorsHeaderError(f"header length {length} is too small", label=label)
     if length > max_header:
         raise SafetensorsHeaderError(
             f"header length {length:,} bytes exceeds the limit of {max_header:,}", label=label
         )
     return int(length)
+
+
+def _depth(document: object) -> int:
+    deepest, stack = 0, [(document, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            return deepest
+        if isinstance(node, dict):
+            stack.extend((v, level + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, level + 1) for v in node)
+    return deepest
+
+
+def _tensor_ok(spec: object) -> bool:
+    if not isinstance(spec, Mapping):
+        return False
+    shape, offsets = spec.get("shape"), spec.get("data_offsets")
+    return (
+        isinstance(spec.get("dtype"), str)
+        and isinstance(shape, list)
+        and all(isinstance(d, int) and d >= 0 for d in shape)
+        and isinstance(offsets, list)
+        and len(offsets) == 2
+        and all(isinstance(o, int) and o >= 0 for o in offsets)
+        and offsets[0] <= offsets[1]
+    )
 
 
 def parse_safetensors_header(
@@ -65,18 +108,37 @@ def parse_safetensors_header(
         raise SafetensorsHeaderError(
             f"header truncated: {len(header):,} of {length:,} bytes", label=label
         )
+    raw = header[:length]
     try:
-        document = json.loads(header[:length].decode("utf-8"))
+        document = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SafetensorsHeaderError(f"header is not valid JSON: {exc}", label=label) from exc
+        raise SafetensorsHeaderError(f"header is not valid UTF-8 JSON: {exc}", label=label) from exc
+    except RecursionError as exc:
+        raise SafetensorsHeaderError(
+            f"header JSON is nested too deeply (limit {MAX_DEPTH} levels)", label=label
+        ) from exc
     if not isinstance(document, dict):
         raise SafetensorsHeaderError("header JSON is not an object", label=label)
-    raw_metadata = document.get("__metadata__", {})
-    if not isinstance(raw_metadata, dict):
-        raise SafetensorsHeaderError("__metadata__ is not an object", label=label)
-    metadata = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in raw_metadata.items()}
-    tensors = sum(1 for k in document if k != "__metadata__")
-    return SafetensorsHeader(label, length, metadata, tensors)
+    if _depth(document) > MAX_DEPTH:
+        raise SafetensorsHeaderError(
+            f"header JSON is nested too deeply (limit {MAX_DEPTH} levels)", label=label
+        )
+    metadata = document.get("__metadata__", {})
+    if not isinstance(metadata, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
+    ):
+        raise SafetensorsHeaderError("__metadata__ is not a string-to-string map", label=label)
+    tensors = 0
+    for name, spec in document.items():
+        if name == "__metadata__":
+            continue
+        if not _tensor_ok(spec):
+            raise SafetensorsHeaderError(
+                f"tensor {name[:80]!r} has no valid dtype/shape/data_offsets", label=label
+            )
+        tensors += 1
+    digest = hashlib.sha256(raw).hexdigest()
+    return SafetensorsHeader(label, length, dict(metadata), tensors, digest)
 
 
 def read_safetensors_header(

@@ -25,6 +25,8 @@ from matching.verdict import Reason, SignalKind
 
 RECOLOURED_WEIGHT = 0.7
 """Cap on an image signal whose colours differ from the reference (review, not flag)."""
+NOTED_WEIGHT = 0.45
+"""Weight of a reason that is reported but does not by itself ask for review."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ class ImageMatcher:
             )
             reason = _pdq_reason(ref, dist, row, th, prefix)
             if hue is not None and hue > th.local_max_hue:
-                reason = _recoloured(reason, hue)
+                reason = _recoloured(reason, hue, strict=dist <= th.recoloured_max_pdq)
             elif dist <= th.pdq_flag:
                 strong.add(ref.character)
             found.setdefault(ref.character, []).append(reason)
@@ -127,7 +129,8 @@ class ImageMatcher:
         for ref_i, (dist, row) in best.items():
             ref = self.references[ref_i]
             where = _variant_words(ref, row)
-            weight = 0.55 + 0.05 * (th.phash_review - dist) / max(1, th.phash_review)
+            # 64-bit hashes collide at scale: a pHash match alone is noted, never a review
+            weight = NOTED_WEIGHT
             found.setdefault(ref.character, []).append(
                 Reason(
                     SignalKind.PHASH,
@@ -166,10 +169,26 @@ class ImageMatcher:
                 best[ref_i] = match
         for ref_i, match in best.items():
             ref = self.references[ref_i]
-            reason = _local_reason(ref, match, prefix)
-            if match.rectified_hue is not None and match.rectified_hue > th.local_max_hue:
-                reason = _recoloured(reason, match.rectified_hue)
+            occluded = self._occluded(match)
+            reason = _local_reason(ref, match, prefix, occluded=occluded)
+            hue = match.rectified_hue
+            if not occluded and hue is not None and hue > th.local_max_hue:
+                strict = (
+                    match.rectified_pdq <= th.recoloured_max_pdq
+                    or match.structure >= th.recoloured_min_structure
+                )
+                reason = _recoloured(reason, hue, strict=strict)
             found.setdefault(ref.character, []).append(reason)
+
+    def _occluded(self, match: LocalMatch) -> bool:
+        """The same pixels as the reference where visible, the rest covered (stickers)."""
+        th = self.thresholds
+        return (
+            match.agreement >= th.local_occluded_agreement
+            and match.precision <= th.local_occluded_precision
+            and match.inliers >= th.local_occluded_min_inliers
+            and match.inlier_ratio >= th.local_occluded_min_ratio
+        )
 
     def _verify(
         self, image: DecodedImage, feats: LocalFeatures, ref: ReferenceFingerprint, mirrored: bool
@@ -189,7 +208,7 @@ class ImageMatcher:
         if (
             match.rectified_pdq > th.local_rectified_pdq
             or match.rectified_phash > th.local_rectified_phash
-        ):
+        ) and not self._occluded(match):
             return None
         return match
 
@@ -206,12 +225,21 @@ def _reference_view(ref: ReferenceFingerprint, row: _Row) -> U8Array:
     return row.orientation.apply(thumb)
 
 
-def _recoloured(reason: Reason, hue: float) -> Reason:
+def _recoloured(reason: Reason, hue: float, *, strict: bool) -> Reason:
+    """A match whose colours differ: a review when its structure is near-identical (a
+    recoloured copy), else only noted (a same-style look-alike, far more often)."""
+    if strict:
+        return replace(
+            reason,
+            sentence=f"{reason.sentence}; but its colours differ (hue difference "
+            f"{hue:.0f}°): a recoloured copy or a look-alike",
+            weight=min(reason.weight, RECOLOURED_WEIGHT),
+        )
     return replace(
         reason,
-        sentence=f"{reason.sentence}; but its colours differ (hue difference "
-        f"{hue:.0f}°): a recoloured copy or a look-alike",
-        weight=min(reason.weight, RECOLOURED_WEIGHT),
+        sentence=f"{reason.sentence}; but its colours differ (hue difference {hue:.0f}°) and "
+        "its shapes only loosely agree: more likely a look-alike in the same style",
+        weight=min(reason.weight, NOTED_WEIGHT),
     )
 
 
@@ -244,8 +272,20 @@ def _pdq_reason(
     )
 
 
-def _local_reason(ref: ReferenceFingerprint, match: LocalMatch, prefix: str) -> Reason:
+def _local_reason(
+    ref: ReferenceFingerprint, match: LocalMatch, prefix: str, *, occluded: bool = False
+) -> Reason:
     mirrored = " (mirrored)" if match.mirrored else ""
+    if occluded:
+        sentence = (
+            f"{prefix}a region covering about {round(match.placement * 100)} % of the image "
+            f"is {ref.name}{mirrored} partly covered (stickers or overlays): "
+            f"{round(match.agreement * 100)} % of the reference's drawn area is reproduced colour "
+            f"for colour, and {match.inliers} ORB keypoints reproject onto it within "
+            f"{match.precision:.2f} pixels on average"
+        )
+        weight = 0.9 + min(0.05, match.inliers / 4000)
+        return Reason(SignalKind.LOCAL_FEATURES, float(match.inliers), sentence, ref.name, weight)
     sentence = (
         f"{prefix}a region covering about {round(match.placement * 100)} % of the image "
         f"resembles {ref.name}{mirrored}: {match.inliers} geometrically consistent ORB keypoints, "

@@ -69,12 +69,15 @@ class TextField(enum.Enum):
     LORA_TRAINING_COMMENT = "LoRA training comment (ss_training_comment)"
     LORA_TITLE = "LoRA title (modelspec.title)"
     LORA_TRIGGER_PHRASE = "LoRA trigger phrase (modelspec.trigger_phrase)"
+    GENERATION_LORA = "LoRA named in the image's generation data"
+    GENERATION_PROMPT = "generation prompt (image metadata)"
 
     @property
     def strong(self) -> bool:
         return self not in (
             TextField.DESCRIPTION,
             TextField.PROMPT,
+            TextField.GENERATION_PROMPT,
             TextField.FILE_NAME,
             TextField.LORA_TRAINING_COMMENT,
         )

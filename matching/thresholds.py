@@ -22,7 +22,7 @@ class Thresholds:
 
     pdq_flag: int = 28
     """PDQ distance (of 256) at or below which the global match alone flags."""
-    pdq_review: int = 62
+    pdq_review: int = 48
     """PDQ distance at or below which the global match asks for review."""
     pdq_min_quality: int = 50
     """Candidates or references below this PDQ quality (flat images) give no PDQ signal."""
@@ -38,7 +38,23 @@ class Thresholds:
     local_rectified_phash: int = 12
     """…together with at most this rectified-region pHash distance."""
     local_max_hue: float = 20.0
-    """Median hue difference (degrees) above which an image match only asks for review."""
+    """Median hue difference (degrees) above which an image match only asks for review…"""
+    recoloured_max_pdq: int = 20
+    """…and only when its (rectified) PDQ distance is at most this, or its outlines agree to
+    ``recoloured_min_structure``; a recoloured match with a looser structure is a same-style
+    look-alike far more often than a copy (it is noted, not sent to review)."""
+    recoloured_min_structure: float = 0.94
+    """Outline agreement (F1, see ``matching.local.edge_agreement``) of a recoloured copy."""
+    local_occluded_agreement: float = 0.25
+    """A local match whose rectified region fails the re-hash (stickers, overlays) is still a
+    copy when at least this share of the reference's foreground agrees colour for colour…"""
+    local_occluded_precision: float = 0.6
+    """…its inliers reproject within this many pixels on average (the same pixels, not a
+    redrawing: look-alikes measure 0.3-2.5, redrawn characters of the same style above 1)…"""
+    local_occluded_min_inliers: int = 20
+    """…with at least this many inliers…"""
+    local_occluded_min_ratio: float = 0.45
+    """…making up at least this share of the ratio-test matches."""
     local_min_coverage: float = 0.25
     """Fraction of the reference the rectified candidate must cover."""
     local_shortlist: int = 4

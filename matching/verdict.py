@@ -6,7 +6,10 @@ Each signal becomes a :class:`Reason` with a weight in [0, 1]. Per character:
 * text weight = noisy-OR of the strongest alias reason per field (independent places naming the
   character do add up);
 * LoRA caption weight = the caption-frequency reason;
-* score = noisy-OR of the three: ``1 - (1 - image)(1 - text)(1 - captions)``.
+* generation weight = the strongest generation-provenance reason (a LoRA the image names is a
+  flagged one, or is named after the character);
+* embedding weight = the learned-embedding reason, when a model is configured;
+* score = noisy-OR of them: ``1 - (1 - image)(1 - text)(1 - captions)(1 - generation)…``.
 
 The decision follows :class:`~matching.thresholds.Thresholds` ``flag``/``review`` bands; an
 allowlisted creator turns any decision into IGNORE with a reason saying so. Wording says
@@ -39,6 +42,8 @@ class SignalKind(enum.Enum):
     LOCAL_FEATURES = "local_features"
     ALIAS = "alias"
     LORA_CAPTIONS = "lora_captions"
+    GENERATION = "generation"
+    EMBEDDING = "embedding"
     ALLOWLIST = "allowlist"
 
     @property
@@ -111,17 +116,19 @@ def fuse(
     ordered = sorted(reasons, key=lambda r: -r.weight)
     image = [r for r in ordered if r.kind.is_image]
     captions = [r for r in ordered if r.kind is SignalKind.LORA_CAPTIONS]
+    generation = [r for r in ordered if r.kind is SignalKind.GENERATION]
+    embedding = [r for r in ordered if r.kind is SignalKind.EMBEDDING]
     best_per_group: dict[str, float] = {}
     for r in ordered:
         if r.kind is SignalKind.ALIAS:
             best_per_group.setdefault(r.group, r.weight)
     remaining = 1.0
-    for weight in [image[0].weight if image else 0.0, captions[0].weight if captions else 0.0]:
-        remaining *= 1.0 - weight
+    for strongest in (image, captions, generation, embedding):
+        remaining *= 1.0 - (strongest[0].weight if strongest else 0.0)
     for weight in best_per_group.values():
         remaining *= 1.0 - weight
     score = min(1.0, max(0.0, 1.0 - remaining))
-    reference = image[0].reference if image else None
+    reference = image[0].reference if image else (embedding[0].reference if embedding else None)
     decision = decide(score, thresholds)
     if allowlisted_creator is not None:
         ordered.append(

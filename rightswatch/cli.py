@@ -32,6 +32,10 @@ USER_ERRORS = (
     "evidence.exceptions:EvidenceError",
     "matching.exceptions:MatchingError",
     "crawler.exceptions:CrawlerError",
+    "scheduler:SchedulerError",
+    # a path the user named cannot be read or written (permissions, a file where a folder
+    # should be, a full disk): the message names the path
+    "builtins:OSError",
 )
 
 

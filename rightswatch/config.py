@@ -68,7 +68,14 @@ class Politeness(_Model):
     concurrency: Annotated[int, Field(ge=1, le=32)] = 2
     delay_seconds: Annotated[float, Field(ge=0, le=600)] = 1.0
     autothrottle: bool = True
+    # robots.txt for pages (HTML, browser renders); documented APIs follow api_access
     obey_robots_txt: bool = True
+    # "api-terms": the documented API is called with the operator's token under the
+    # platform's API terms; "robots": API requests obey robots.txt too. Default per kind:
+    # civitai and huggingface "api-terms", gallery "robots".
+    api_access: Literal["api-terms", "robots"] | None = None
+    # the longest a 429 / RateLimit reset may pause a host before requests give up
+    max_pause_seconds: Annotated[float, Field(gt=0, le=3600)] = 600.0
     retries: Annotated[int, Field(ge=0, le=20)] = 3
     timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 60.0
     max_media_bytes: Annotated[int, Field(gt=0)] = 20 * 1024 * 1024
@@ -87,6 +94,17 @@ class PlatformConfig(_Model):
     # as "*.r2.cloudflarestorage.com"; a literal address (127.0.0.2:8001) may be local
     allowed_hosts: list[str] = Field(default_factory=list)
     politeness: Politeness = Field(default_factory=Politeness)
+    # Civitai: model types listed (default LORA, LoCon, DoRA, TextualInversion), the images'
+    # browsingLevel bitmask with a token (1 PG, 2 PG-13, 4 R, 8 X, 16 XXX; default 31 = all),
+    # and page caps; Hugging Face: base models whose adapters are listed.
+    model_types: list[str] | None = None
+    browsing_level: Annotated[int, Field(ge=1, le=31)] = 31
+    # Civitai: pages of the "recent images" listing read per run
+    recent_pages: Annotated[int, Field(ge=0, le=100)] = 2
+    recent_model_pages: Annotated[int, Field(ge=0, le=100)] = 3
+    version_image_pages: Annotated[int, Field(ge=0, le=100)] = 1
+    creator_image_pages: Annotated[int, Field(ge=0, le=100)] = 1
+    base_models: list[str] | None = None
     # galleries (kind = "gallery"): a built-in profile (crawler/gallery/profiles/) and/or the
     # adapter keys of docs/crawler.md "Adding a gallery site", overriding the profile's
     profile: str | None = None
@@ -144,6 +162,18 @@ class Thresholds(_Model):
         return self
 
 
+class MatchingConfig(_Model):
+    """Optional likeness-engine inputs beyond hashes and local features."""
+
+    # an ONNX image encoder the user supplies (CLIP, DINOv2…; docs/matching.md says how to
+    # export one); the project never downloads weights
+    embedding_model: Path | None = None
+    # the mean/std the encoder was trained with
+    embedding_normalisation: Literal["clip", "imagenet"] = "imagenet"
+    # a folder of images that show none of the characters, to calibrate the embedding against
+    embedding_innocent: Path | None = None
+
+
 class EvidenceConfig(_Model):
     folder: Path = Path("rightswatch-data/evidence")
     tsa_urls: list[AnyHttpUrl] = Field(
@@ -154,6 +184,11 @@ class EvidenceConfig(_Model):
     signing_key: Path = Path("rightswatch-data/keys/operator.key")
     operator: str = Field(default_factory=lambda: os.environ.get("USER", "operator"))
     timezone: str = "Asia/Shanghai"
+    # verify: a capture's recorded start/end and each custody anchor must lie this close to the
+    # TSA's time (seconds, plus the TSA's stated accuracy)
+    time_tolerance_s: Annotated[float, Field(gt=0)] = 600.0
+    # a flagged model's own file is captured and sealed when no larger than this (bytes)
+    model_file_max_bytes: Annotated[int, Field(ge=0)] = 64 * 1024 * 1024
     # a monitoring run seals at most this many new findings; the rest wait for the next run
     max_captures_per_run: Annotated[int, Field(ge=0)] = 50
 
@@ -169,6 +204,12 @@ class ScheduleConfig(_Model):
     def _five_fields(cls, value: str) -> str:
         if len(value.split()) != 5:
             raise ValueError(f"cron {value!r} must have five fields: minute hour day month weekday")
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as exc:
+            raise ValueError(f"cron {value!r}: {exc}") from exc
         return value
 
 
@@ -197,16 +238,24 @@ class DatabaseConfig(_Model):
     url: str | None = None
 
 
+class CrawlerConfig(_Model):
+    # who to contact about the crawler: sent in every request's User-Agent. A crawl of a
+    # real (non-local) site refuses to start until it is set.
+    contact: str = ""
+
+
 class WatchConfig(_Model):
     client: ClientConfig
     characters: list[CharacterConfig] = Field(min_length=1)
     platforms: list[PlatformConfig] = Field(default_factory=list)
     thresholds: Thresholds = Field(default_factory=Thresholds)
+    matching: MatchingConfig = Field(default_factory=MatchingConfig)
     evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
     schedules: list[ScheduleConfig] = Field(default_factory=list)
     recheck: RecheckConfig = Field(default_factory=RecheckConfig)
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    crawler: CrawlerConfig = Field(default_factory=CrawlerConfig)
     # the folder relative paths are resolved against (the config file's folder)
     root: Path = Field(default=Path(), exclude=True)
 

@@ -6,6 +6,7 @@ plain settings here, with every path resolved against the config file's folder.
 
 from __future__ import annotations
 
+from evidence.capture.guarded import CaptureGuard
 from evidence.settings import EvidenceSettings
 from rightswatch.config import WatchConfig
 
@@ -20,4 +21,9 @@ def evidence_settings(config: WatchConfig) -> EvidenceSettings:
         tsa_ca_files=tuple(config.resolve(p) for p in ev.tsa_ca_files),
         operator=ev.operator,
         timezone=ev.timezone,
+        time_tolerance_s=ev.time_tolerance_s,
+        model_file_max_bytes=ev.model_file_max_bytes,
+        capture_guard=CaptureGuard.for_platforms(
+            (p.url, tuple(p.allowed_hosts)) for p in config.platforms
+        ),
     )

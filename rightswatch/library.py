@@ -2,34 +2,32 @@
 
 ``sync_config`` mirrors watch.toml into the database (client, characters with aliases,
 platforms) and takes in every reference image found under the configured folders.
-``add_references`` takes in files for one character. A file that is unreadable, truncated or not
-an image is reported by name and skipped; the same image added twice is stored once (by SHA-256).
+``add_references`` takes in files for one character. Each file is decoded once, by the engine's
+decoder, into its fingerprint (``crawler.likeness.fingerprint_file``); a file that is
+unreadable, truncated, too large to decode or not an image is reported by name and skipped; the
+same image added twice is stored once (by SHA-256). The legacy ``ReferenceImage.hashes`` column
+is left empty: the engine's hashes live in the fingerprint.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import imagehash
-from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crawler.likeness import VERSION_TAG, fingerprint_file
 from evidence.models import Character, Client, Platform, ReferenceImage
 from evidence.store import Store
+from matching import DecompressionBombError, MatchingError, NotAnImageError
 from rightswatch.config import WatchConfig
 from rightswatch.errors import LibraryError
-from rightswatch.likeness import VERSION_TAG, fingerprint_file
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 DEFAULT_CLIENT = "default"
-# refuse images larger than this many pixels (decompression bombs)
-MAX_PIXELS = 64_000_000
 
 Progress = Callable[[Path], None]
 
@@ -43,7 +41,7 @@ class ImageFacts:
     size_bytes: int
     width: int
     height: int
-    hashes: dict[str, str]
+    fingerprint: dict[str, Any]
 
 
 @dataclass
@@ -68,33 +66,22 @@ def iter_image_files(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
-def inspect_image(path: Path) -> ImageFacts:
-    """Read one image, check it decodes in full, and compute its digest and quick hashes."""
+def inspect_image(path: Path, character: str) -> ImageFacts:
+    """Read one image, decode it once (whole, within the pixel and memory caps) and
+    fingerprint it; LibraryError naming the file otherwise."""
     try:
         data = path.read_bytes()
+        fingerprint = fingerprint_file(path, character, data)
     except OSError as exc:
         raise LibraryError(str(path), f"cannot read: {exc.strerror or exc}") from exc
-    digest = hashlib.sha256(data).hexdigest()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as img:
-                if img.width * img.height > MAX_PIXELS:
-                    raise LibraryError(
-                        str(path), f"{img.width}x{img.height} pixels exceeds the {MAX_PIXELS} cap"
-                    )
-                img.load()
-                rgb = img.convert("RGB")
-    except LibraryError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise LibraryError(str(path), f"refused as a decompression bomb: {exc}") from exc
-    except UnidentifiedImageError as exc:
-        raise LibraryError(str(path), "not an image Pillow can read") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise LibraryError(str(path), f"damaged image: {exc}") from exc
-    hashes = {"phash": str(imagehash.phash(rgb)), "dhash": str(imagehash.dhash(rgb))}
-    return ImageFacts(path, digest, len(data), rgb.width, rgb.height, hashes)
+    except DecompressionBombError as exc:
+        raise LibraryError(str(path), exc.message) from exc
+    except NotAnImageError as exc:
+        raise LibraryError(str(path), "not an image the decoder can read") from exc
+    except MatchingError as exc:
+        raise LibraryError(str(path), f"damaged image: {exc.message}") from exc
+    width, height = fingerprint["source_size"]
+    return ImageFacts(path, fingerprint["sha256"], len(data), width, height, fingerprint)
 
 
 def ensure_client(session: Session, name: str, matter: str = "") -> Client:
@@ -138,8 +125,7 @@ def add_references(
         if progress is not None:
             progress(path)
         try:
-            facts = inspect_image(path)
-            fingerprint = fingerprint_file(path, character)
+            facts = inspect_image(path, character)
         except LibraryError as exc:
             result.errors.append(exc)
             continue
@@ -162,8 +148,8 @@ def add_references(
                     size_bytes=facts.size_bytes,
                     width=facts.width,
                     height=facts.height,
-                    hashes=facts.hashes,
-                    fingerprint=fingerprint,
+                    hashes={},
+                    fingerprint=facts.fingerprint,
                     fingerprint_version=VERSION_TAG,
                 )
             )
@@ -178,16 +164,21 @@ class SyncResult:
     references: AddResult = field(default_factory=AddResult)
 
 
-def sync_config(
-    store: Store, config: WatchConfig, *, progress: Progress | None = None
-) -> SyncResult:
-    """Mirror the config's client, characters and platforms and take in its reference folders."""
-    result = SyncResult()
+def mirror_characters(store: Store, config: WatchConfig) -> int:
+    """Mirror the config's client and characters (names, aliases) into the case file."""
     with store.session() as session:
         client = ensure_client(session, config.client.name, config.client.matter)
         for char in config.characters:
             ensure_character(session, client, char.name, dict(char.aliases))
-            result.characters += 1
+    return len(config.characters)
+
+
+def sync_config(
+    store: Store, config: WatchConfig, *, progress: Progress | None = None
+) -> SyncResult:
+    """Mirror the config's client, characters and platforms and take in its reference folders."""
+    result = SyncResult(characters=mirror_characters(store, config))
+    with store.session() as session:
         for plat in config.platforms:
             row = session.scalar(select(Platform).where(Platform.name == plat.name))
             if row is None:

@@ -32,7 +32,7 @@ import scheduler
 from crawler.run import CrawlReport, Progress, run_crawl
 from evidence.bundle import export_bundle
 from evidence.capture import CaptureResult
-from evidence.casefile import capture_findings
+from evidence.casefile import anchor_run, capture_findings
 from evidence.exceptions import EvidenceError
 from evidence.lease import hold
 from evidence.models import (
@@ -48,7 +48,7 @@ from evidence.models import (
     RunStatus,
 )
 from evidence.settings import EvidenceSettings
-from evidence.store import Store
+from evidence.store import Store, resolve_url
 from rightswatch import distributed
 from rightswatch.config import WatchConfig, load_config
 from rightswatch.crawling import plan_from_config
@@ -232,6 +232,8 @@ def run_monitoring(
         if report.error:
             failures.append(f"crawl: {report.error}")
         for platform in report.platforms:
+            if platform.error:
+                failures.append(f"{platform.name}: {platform.error}")
             failures += [
                 f"{platform.name}: {f.get('url') or f.get('external_id') or '?'}: "
                 f"{f.get('reason') or f.get('status') or 'failed'}"
@@ -247,6 +249,8 @@ def run_monitoring(
                 limit = config.evidence.max_captures_per_run
             ids = findings_to_capture(store, config.thresholds.capture, limit)
             results = _capture(store, settings, ids, say)
+            if ids:  # the custody heads of this run's findings, timestamped
+                failures += anchor_run(store, ids, settings)
         failures += [f"capture {r.url}: {r.message}" for r in results if not r.sealed]
         top = _export_top(store, settings, results, say, failures)
         status = _final_status(report, interrupted, store)
@@ -305,7 +309,7 @@ def _export_top(
         rows = session.execute(
             select(Capture.finding_id, Capture.bundle_path, Finding.score)
             .join(Finding, Capture.finding_id == Finding.id)
-            .where(Capture.bundle_path.in_([str(r.directory) for r in sealed_ids]))
+            .where(Capture.manifest_sha256.in_([r.manifest_sha256 for r in sealed_ids]))
             .order_by(Finding.score.desc(), Finding.id)
         ).all()
     if not rows:
@@ -345,10 +349,17 @@ def _extract_reports(bundle: Path, finding_id: int) -> list[str]:
 # Scheduled entry points (named by textual reference in the job store) -------------------------
 
 
+def _job_store(config_path: str, database_url: str | None) -> Store:
+    """The case file a scheduled job uses: its stored URL, else the environment, else config."""
+    if database_url:
+        return Store.open(database_url)
+    return Store.open(resolve_url(None, load_config(Path(config_path)).database.url))
+
+
 def scheduled_run(
-    config_path: str, database_url: str, max_captures: int | None = None
+    config_path: str, database_url: str | None = None, max_captures: int | None = None
 ) -> dict[str, Any]:
-    store = Store.open(database_url)
+    store = _job_store(config_path, database_url)
     try:
         options = RunOptions(max_captures=max_captures)
         return run_monitoring(Path(config_path), store, options).to_json()
@@ -356,8 +367,8 @@ def scheduled_run(
         store.dispose()
 
 
-def scheduled_recheck(config_path: str, database_url: str) -> dict[str, Any]:
-    store = Store.open(database_url)
+def scheduled_recheck(config_path: str, database_url: str | None = None) -> dict[str, Any]:
+    store = _job_store(config_path, database_url)
     try:
         return run_rechecks(Path(config_path), store).to_json()
     finally:

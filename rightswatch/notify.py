@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from email.message import EmailMessage
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -69,6 +70,9 @@ class Digest:
         return data
 
     def subject(self) -> str:
+        if self.status == "failed":
+            why = self.failures[0] if self.failures else "see the run report"
+            return f"rightswatch: run {self.run_id} FAILED for {self.client}: {why}"[:300]
         return (
             f"rightswatch: {len(self.new_findings)} new finding(s) for {self.client} "
             f"(run {self.run_id}, {self.status})"
@@ -95,6 +99,19 @@ class Digest:
         return "\n".join(lines) + "\n"
 
 
+def shown_webhook(url: str) -> str:
+    """A webhook URL as it may be shown or logged: scheme and host only.
+
+    Webhook URLs are bearer credentials (Slack, Teams and most chat hooks carry their secret in
+    the path or query), so only where they point is ever printed.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    port = f":{parts.port}" if parts.port else ""
+    tail = "/…" if (parts.path not in ("", "/") or parts.query) else ""
+    return f"{parts.scheme}://{host}{port}{tail}"
+
+
 class Channel(Protocol):
     @property
     def name(self) -> str: ...
@@ -117,7 +134,7 @@ class WebhookChannel:
 
     @property
     def name(self) -> str:
-        return f"webhook {self.url}"
+        return f"webhook {shown_webhook(self.url)}"
 
     def send(self, digest: Digest) -> None:
         body = json.dumps({"event": "rightswatch.run", "digest": digest.to_json()})
@@ -128,7 +145,9 @@ class WebhookChannel:
             try:
                 resp = httpx.post(self.url, content=body, headers=headers, timeout=self.timeout)
             except httpx.HTTPError as exc:
-                last = f"{type(exc).__name__}: {exc}"
+                last = (
+                    f"{type(exc).__name__}: {str(exc).replace(self.url, shown_webhook(self.url))}"
+                )
             else:
                 if resp.is_success:
                     return

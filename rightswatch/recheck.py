@@ -18,8 +18,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from evidence.casefile import capture_findings
+from evidence.casefile import anchor_run, capture_findings
 from evidence.lease import hold
+from evidence.lifecycle import Cause, allowed, change_status
 from evidence.models import Candidate, CaptureStatus, Finding, FindingStatus, Platform
 from evidence.store import Store
 from rightswatch.config import load_config
@@ -88,13 +89,17 @@ def run_rechecks(
                 summary.removed.append(finding_id)
             else:
                 summary.present += 1
-                if _mark_persisting(store, finding_id, now, persist_after):
+                if _mark_persisting(store, finding_id, now, persist_after, settings.operator):
                     summary.persisting.append(finding_id)
+        if ids:  # the custody heads of the rechecked findings, timestamped
+            summary.failed += anchor_run(store, ids, settings)
         summary.response_hours = response_times(store)
     return summary
 
 
-def _mark_persisting(store: Store, finding_id: int, now: datetime, after: timedelta) -> bool:
+def _mark_persisting(
+    store: Store, finding_id: int, now: datetime, after: timedelta, actor: str
+) -> bool:
     with store.session() as session:
         finding = session.get(Finding, finding_id)
         if finding is None or not finding.notices:
@@ -102,11 +107,13 @@ def _mark_persisting(store: Store, finding_id: int, now: datetime, after: timede
         first = min(n.created_at for n in finding.notices)
         if now - first < after:
             return False
-        if finding.status is not FindingStatus.PERSISTING:
-            finding.status = FindingStatus.PERSISTING
-            finding.status_reason = (
-                f"still online {(now - first).days} days after the notice of {first:%Y-%m-%d}"
-            )
+        if allowed(Cause.RECHECK, finding.status, FindingStatus.PERSISTING):
+            change_status(
+                session, finding_id, FindingStatus.PERSISTING, cause=Cause.RECHECK,
+                actor=actor,
+                reason=f"still online {(now - first).days} days after the notice of "
+                f"{first:%Y-%m-%d}",
+            )  # fmt: skip
         return True
 
 

@@ -1,4 +1,8 @@
-"""The run report (JSON and Markdown beside the evidence) and the digest sent to people."""
+"""The run report (JSON and Markdown beside the evidence) and the digest sent to people.
+
+Both pass through ``evidence.redact``: a password or token in any URL a failure quotes is
+masked before it is written or sent.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,11 @@ import json
 import os
 import socket
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from evidence.folders import private_folder
 from evidence.models import Decision
+from evidence.redact import redact_mapping, redact_text
 from rightswatch.config import WatchConfig
 from rightswatch.notify import Digest, DigestFinding
 
@@ -21,15 +27,15 @@ def _runs_dir(config: WatchConfig) -> Path:
 
 
 def write_reports(config: WatchConfig, summary: RunSummary) -> None:
-    folder = _runs_dir(config)
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(config.resolve(config.evidence.folder))
+    folder = private_folder(_runs_dir(config))
     base = folder / f"run-{summary.run_id}"
     summary.report_json = str(base.with_suffix(".json"))
     summary.report_markdown = str(base.with_suffix(".md"))
-    _atomic_write(base.with_suffix(".md"), run_markdown(config, summary))
+    _atomic_write(base.with_suffix(".md"), redact_text(run_markdown(config, summary)))
     _atomic_write(
         base.with_suffix(".json"),
-        json.dumps(summary.to_json(), ensure_ascii=False, indent=2, default=str),
+        json.dumps(redact_mapping(summary.to_json()), ensure_ascii=False, indent=2, default=str),
     )
 
 
@@ -71,9 +77,35 @@ def run_markdown(config: WatchConfig, s: RunSummary) -> str:
         lines.append(f"- Sealed capture: {s.top_finding['capture']}")
         lines.append(f"- Bundle: {s.top_finding.get('bundle') or 'export failed'}")
         lines.append("")
+    lines += crawl_policy_lines(s.crawl)
     if s.failures:
         lines += ["## Failures", ""] + [f"- {x}" for x in s.failures] + [""]
     return "\n".join(lines)
+
+
+def crawl_policy_lines(crawl: dict[str, Any]) -> list[str]:
+    """Per platform: what could not be seen and why, the robots.txt/API-terms decision per
+    host (with the robots.txt digest), and every host pause or slow-down."""
+    lines: list[str] = []
+    for name, platform in sorted((crawl.get("platforms") or {}).items()):
+        notes = [f"- {n}" for n in platform.get("notes") or []]
+        if platform.get("error"):
+            notes.insert(0, f"- **not crawled**: {platform['error']}")
+        for d in platform.get("robots") or []:
+            read = ""
+            if d.get("status") is not None:
+                digest = f", sha256 {d['sha256'][:16]}…" if d.get("sha256") else ""
+                read = f" ({d['robots_url']} HTTP {d['status']}{digest})"
+            notes.append(
+                f"- {d['host']}: API requests follow {d['api_access']}, pages {d['pages']} "
+                f"robots.txt; robots.txt{read}: {d['rules']}"
+            )
+        for w in platform.get("waits") or []:
+            what = "paused" if w["kind"] == "pause" else "slowed to one request per"
+            notes.append(f"- {w['host']} {what} {w['seconds']} s ({w['reason']})")
+        if notes:
+            lines += [f"## Crawl of {name}: visibility, robots.txt and waits", "", *notes, ""]
+    return lines
 
 
 def digest_of(config: WatchConfig, s: RunSummary) -> Digest:
@@ -100,6 +132,6 @@ def digest_of(config: WatchConfig, s: RunSummary) -> Digest:
             if f["decision"] != Decision.IGNORE.value
         ],
         captures=s.captures_sealed,
-        failures=s.failures,
+        failures=[redact_text(f) for f in s.failures],
         counts=s.by_character_platform,
     )

@@ -27,6 +27,25 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--items", type=int, default=300, help="number of items (default 300)")
     run.add_argument("--faults", default="", help='fault SPEC, e.g. "429=0.1,bomb=1"')
     run.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="real seconds per sandbox second: 0.01 makes a 300 s rate-limit window 3 s "
+        "and announces waits scaled the same way (default 1)",
+    )
+    run.add_argument(
+        "--rate-limit",
+        default="",
+        help='Hub quotas per 5-minute window, e.g. "api=20,resolvers=50" '
+        "(default: the anonymous ones, api=500,resolvers=3000,pages=100)",
+    )
+    run.add_argument(
+        "--signed-ttl",
+        type=float,
+        default=3600.0,
+        help="sandbox seconds a signed download URL stays valid (default 3600)",
+    )
+    run.add_argument(
         "--state-dir",
         type=Path,
         default=Path(".sandbox-state"),
@@ -50,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
                     items=args.items,
                     faults=args.faults,
                     state_dir=args.state_dir,
+                    time_scale=args.time_scale,
+                    rate_limit=args.rate_limit,
+                    signed_ttl=args.signed_ttl,
                 )
             )
         else:

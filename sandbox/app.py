@@ -17,11 +17,14 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sandbox import civitai, gallery, gallery_ssr, gallery_walled, huggingface, pages
+from sandbox import cdn, civitai, gallery, gallery_ssr, gallery_walled, huggingface, pages
+from sandbox.clock import Clock
 from sandbox.errors import ContentError, SandboxError
 from sandbox.faults import FaultMiddleware, parse_fault_spec
 from sandbox.media import MediaStore
+from sandbox.ratelimit import RateLimiter, RateLimitMiddleware, parse_limits
 from sandbox.site import Site, base_url, json_response
 from sandbox.tsa import TimestampAuthority, load_or_create
 from sandbox.world import build_world
@@ -41,6 +44,11 @@ class ServeOptions:
     items: int = 300
     faults: str = ""
     state_dir: Path = Path(".sandbox-state")
+    # the storage/CDN hosts' listener (a second loopback address, so it is another host)
+    cdn_host: str = "127.0.0.2"
+    time_scale: float = 1.0  # sandbox seconds last time_scale real seconds; waits shrink
+    rate_limit: str = ""  # Hub quotas per 5-minute window, e.g. "api=20,resolvers=50"
+    signed_ttl: float = 3600.0  # sandbox seconds a signed download URL stays valid
 
 
 def tsa_routes(tsa: TimestampAuthority) -> list[BaseRoute]:
@@ -87,7 +95,9 @@ def admin_routes(site: Site, options: ServeOptions) -> list[BaseRoute]:
                     "gallery-ssr": f"{base_url(request)}/ssr/",
                     "gallery-walled": f"{base_url(request)}/walled/",
                 },
-                "cdn": gallery_ssr.cdn_base(request),
+                "cdn": site.cdn_origin,
+                "time_scale": options.time_scale,
+                "download_calls": {str(k): v for k, v in sorted(site.downloads.items())},
             }
         )
 
@@ -123,12 +133,33 @@ def admin_routes(site: Site, options: ServeOptions) -> list[BaseRoute]:
     ]
 
 
-def build_app(options: ServeOptions) -> Starlette:
-    """Assemble every platform, the TSA and the admin endpoints into one application."""
+class HostDispatch:
+    """Sends each connection to the platform app or the CDN app by the port it came in on."""
+
+    def __init__(self, platform: ASGIApp, cdn_app: ASGIApp, cdn_port: int) -> None:
+        self.platform, self.cdn_app, self.cdn_port = platform, cdn_app, cdn_port
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        server = scope.get("server") or ("", 0)
+        app = self.cdn_app if server[1] == self.cdn_port else self.platform
+        await app(scope, receive, send)
+
+
+def build_app(options: ServeOptions, cdn_origin: str = "") -> Starlette:
+    """Assemble every platform, the TSA and the admin endpoints into one application;
+    with ``cdn_origin``, a second application for the CDN listener is returned as
+    ``app.state.cdn``."""
     plan = parse_fault_spec(options.faults)
     tsa = load_or_create(options.state_dir)
     world = build_world(options.seed, options.items, plan.content)
-    site = Site(world, MediaStore(world, options.state_dir))
+    clock = Clock(scale=options.time_scale)
+    site = Site(
+        world,
+        MediaStore(world, options.state_dir),
+        cdn_origin=cdn_origin,
+        clock=clock,
+        signed_ttl=options.signed_ttl,
+    )
     routes: list[BaseRoute] = [
         *tsa_routes(tsa),
         *admin_routes(site, options),
@@ -140,7 +171,12 @@ def build_app(options: ServeOptions) -> Starlette:
         *huggingface.routes(site),  # last: its /{user}/{repo} pages catch two-segment paths
     ]
     app = Starlette(routes=routes)
-    app.add_middleware(FaultMiddleware, plan=plan, seed=options.seed)
+    limiter = RateLimiter(parse_limits(options.rate_limit), clock)
+    app.add_middleware(RateLimitMiddleware, limiter=limiter)
+    app.add_middleware(FaultMiddleware, plan=plan, seed=options.seed, clock=clock)
+    cdn_app = Starlette(routes=[*cdn.routes(site), *gallery_ssr.cdn_routes(site)])
+    cdn_app.add_middleware(FaultMiddleware, plan=plan, seed=options.seed, clock=clock)
+    app.state.cdn = cdn_app
     return app
 
 
@@ -169,19 +205,20 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(options: ServeOptions) -> None:
-    """Bind, build the world, print the base URL as the first stdout line, then serve."""
-    sock = bind(options.host, options.port)
+def _origin(sock: socket.socket) -> str:
     host, port = sock.getsockname()[:2]
-    sockets = [sock]
-    if host == "127.0.0.1":  # the style-(a) gallery's CDN host, same port (gallery_ssr)
-        try:
-            sockets.append(bind(gallery_ssr.CDN_HOST, port))
-        except OSError as exc:
-            sys.stderr.write(f"sandbox: no CDN listener on {gallery_ssr.CDN_HOST}:{port}: {exc}\n")
     shown = f"[{host}]" if ":" in host else host
-    app = build_app(options)
-    sys.stdout.write(f"http://{shown}:{port}\n")
+    return f"http://{shown}:{port}"
+
+
+def serve(options: ServeOptions) -> None:
+    """Bind both listeners, build the world, print the base URL as the first stdout line,
+    then serve."""
+    sock = bind(options.host, options.port)
+    cdn_sock = bind(options.cdn_host, 0)
+    platform_app = build_app(options, cdn_origin=_origin(cdn_sock))
+    app = HostDispatch(platform_app, platform_app.state.cdn, cdn_sock.getsockname()[1])
+    sys.stdout.write(f"{_origin(sock)}\n")
     sys.stdout.flush()
     config = uvicorn.Config(
         app,
@@ -190,4 +227,4 @@ def serve(options: ServeOptions) -> None:
         timeout_graceful_shutdown=1,
         lifespan="off",
     )
-    uvicorn.Server(config).run(sockets=sockets)
+    uvicorn.Server(config).run(sockets=[sock, cdn_sock])

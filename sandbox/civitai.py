@@ -8,9 +8,16 @@
   (0-200, default 50), cursor or page, withMeta.
 - ``POST /api/v1/model-versions/by-hash`` (JSON array of <= 100 SHA256), ``GET /api/v1/tags``
   (limit 1-200, page, query), ``GET /api/v1/enums``.
-- ``GET /api/download/models/{versionId}``: 302 to a signed ``/storage/...`` URL with a token
-  (``Authorization: Bearer`` or ``?token=``); without one, 401 JSON when the client asks for
-  JSON, else a 302 to ``/login``.
+- ``GET /api/download/models/{versionId}``: with a token (``Authorization: Bearer`` or
+  ``?token=``) 302 to a new signed, expiring URL on the CDN listener (:mod:`sandbox.cdn`) on
+  every call; without one, 401 JSON when the client asks for JSON, else a 302 to ``/login``.
+- Mature content (real-platforms.md, Civitai 3): models with ``nsfwLevel`` > 1 are listed
+  only with ``nsfw=true``; images are filtered by the ``browsingLevel`` bitmask (or the legacy
+  ``nsfw``); anonymous callers are capped at level 1 (PG) either way.
+- ``query`` search drops hits as the real one does (real-platforms.md, Civitai 6): it fetches
+  ``limit + 1`` hits and pops the last as the cursor, and the next page starts below it, so
+  one hit per page and the last hit of a search are never returned.
+- ``GET /robots.txt``: Civitai's production rules (``Disallow: /api/*``).
 - ``GET /cdn/<key>/<uuid>/<params>/<id>.jpeg``: image renditions (``width=N``, ``original=true``).
 """
 
@@ -58,6 +65,38 @@ IMAGE_SORTS: dict[str, Callable[[Picture], Any]] = {
     "Newest": lambda p: -p.created.timestamp(),
     "Oldest": lambda p: p.created.timestamp(),
 }
+# civitai/civitai next-sitemap.config.js, production (real-platforms.md, Civitai 1)
+ROBOTS_TXT = """# *
+User-agent: *
+Allow: /api/trpc/*
+Disallow: /*/create
+Disallow: /api/*
+Disallow: /discord/*
+Disallow: /dmca/*
+Disallow: /intent/*
+Disallow: /models/train
+Disallow: /models/*/wizard
+Disallow: /models/*/model-versions/*/wizard
+Disallow: /moderator/*
+Disallow: /payment/*
+Disallow: /redirect
+Disallow: /search/*
+Disallow: /testing/*
+Disallow: /user/account
+Disallow: /user/downloads
+Disallow: /user/notifications
+Disallow: /user/transactions
+Disallow: /user/buzz-dashboard
+Disallow: /user/vault
+Disallow: /user/membership
+Disallow: /tipalti/*
+Disallow: /research/*
+Disallow: /claim/*
+Disallow: /collections/youtube/auth
+Disallow: /questions/*
+"""
+NSFW_LEVELS = {"none": 1, "soft": 3, "mature": 7, "x": 31, "true": 31, "false": 1}
+ALL_LEVELS = 31
 QUERY_WITH_PAGE = "Cannot use page param with query search. Use cursor-based pagination."
 SHA256_HEX = re.compile(r"^[0-9A-Fa-f]{64}$")
 PERIODS = ("AllTime", "Year", "Month", "Week", "Day")
@@ -96,6 +135,38 @@ def _token(request: Request) -> str | None:
     if header.lower().startswith("bearer ") and header[7:].strip():
         return header[7:].strip()
     return request.query_params.get("token") or None
+
+
+def browsing_levels(request: Request, default: int = 1) -> int:
+    """The caller's browsing-level bitmask: ``browsingLevel``, else ``nsfw``; anonymous = 1."""
+    raw = request.query_params.get("browsingLevel")
+    if raw:
+        if not raw.isdigit():
+            raise BadQuery("browsingLevel: Expected number, received string")
+        levels = int(raw)
+    else:
+        levels = NSFW_LEVELS.get(request.query_params.get("nsfw", "").lower(), default)
+    return levels if _token(request) else levels & 1
+
+
+def _search_page(
+    request: Request, found: list[Model], limit: int
+) -> tuple[list[Model], dict[str, Any]]:
+    """A ``query`` page, dropping hits as the real handler does (limit + 1, pop as cursor)."""
+    cursor = request.query_params.get("cursor")
+    if cursor:
+        if not cursor.isdigit():
+            raise BadQuery("cursor: Invalid cursor")
+        found = [m for m in found if int(m.external_id) < int(cursor)]
+    fetched = found[: limit + 1]
+    meta: dict[str, Any] = {}
+    if fetched:
+        popped = fetched.pop()
+        if len(found) > limit:
+            base = f"{base_url(request)}{request.url.path}"
+            query = [*query_without(request, "cursor"), ("cursor", popped.external_id)]
+            meta = {"nextCursor": popped.external_id, "nextPage": f"{base}?{urlencode(query)}"}
+    return fetched, meta
 
 
 def _paginate(
@@ -181,9 +252,11 @@ def routes(site: Site) -> list[BaseRoute]:
             ) and not _token(request):
                 return error("Unauthorized", 401)
             found = [m for m in ordered_models(sort) if not world.is_removed(m)]
-            types = {t.upper() for t in _list(request, "types")}
-            if types:
-                found = [m for m in found if "LORA" in types]
+            if types := {t.upper() for t in _list(request, "types")}:
+                found = [m for m in found if m.model_type.upper() in types]
+            levels = ALL_LEVELS if request.query_params.get("nsfw") == "true" else 1
+            levels = levels if _token(request) else 1
+            found = [m for m in found if m.nsfw_level & levels]
             if query := request.query_params.get("query", "").casefold():
                 found = [m for m in found if _matches(m, query)]
             if tag := request.query_params.get("tag", "").casefold():
@@ -194,14 +267,18 @@ def routes(site: Site) -> list[BaseRoute]:
                 found = [m for m in found if m.base_model in bases]
             if ids := _list(request, "ids"):
                 found = [m for m in found if m.external_id in ids]
-            paged = _paginate(request, found, lambda m: m.external_id, limit)
+            if query:
+                found.sort(key=lambda m: -int(m.external_id))
+                paged: Any = _search_page(request, found, limit)
+            else:
+                paged = _paginate(request, found, lambda m: m.external_id, limit)
         except BadQuery as exc:
             return error(str(exc), 400)
         if isinstance(paged, Response):
             return paged
         chunk, meta = paged
         base = base_url(request)
-        items = await run_in_threadpool(lambda: [model_json(site, base, m) for m in chunk])
+        items = await run_in_threadpool(lambda: [model_json(site, base, m, levels) for m in chunk])
         return json_response({"items": items, "metadata": meta}, headers={**CACHE, **CORS})
 
     async def model(request: Request) -> Response:
@@ -211,7 +288,8 @@ def routes(site: Site) -> list[BaseRoute]:
         found = world.model(raw, Platform.CIVITAI)
         if found is None:
             return error(f"No model with id {int(raw)}", 404)
-        data = await run_in_threadpool(model_json, site, base_url(request), found)
+        levels = ALL_LEVELS if _token(request) else 1
+        data = await run_in_threadpool(model_json, site, base_url(request), found, levels)
         return json_response(data, headers={**CACHE, **CORS})
 
     async def version(request: Request) -> Response:
@@ -290,6 +368,8 @@ def routes(site: Site) -> list[BaseRoute]:
                 found = [p for p in found if 1_000_000 + p.ordinal == post_id]
             if username := request.query_params.get("username", "").casefold():
                 found = [p for p in found if p.creator.casefold() == username]
+            levels = browsing_levels(request)
+            found = [p for p in found if p.browsing_level & levels]
             paged = _paginate(request, found, lambda p: p.external_id, limit or 50)
         except BadQuery as exc:
             return error(str(exc), 400)
@@ -316,28 +396,12 @@ def routes(site: Site) -> list[BaseRoute]:
                 return error("Unauthorized", 401)
             return RedirectResponse(f"/login?returnUrl={quote(request.url.path)}", 302)
         model_, version_ = found
-        name = download_name(model_, version_)
-        signature = site.sign(f"/storage/civitai/{version_.id}/{name}")
-        query = urlencode({"X-Amz-Expires": "86400", "X-Amz-Signature": signature})
-        path = f"/storage/civitai/{version_.id}/{quote(name)}"
-        return RedirectResponse(f"{base_url(request)}{path}?{query}", 302)
+        site.downloads[version_.id] += 1  # logged per call, as the real handler does
+        path = f"/civitai-delivery/{version_.id}/{quote(download_name(model_, version_))}"
+        return RedirectResponse(site.signed_url(path), 302)
 
-    async def storage(request: Request) -> Response:
-        path = request.url.path
-        if request.query_params.get("X-Amz-Signature") != site.sign(path):
-            body = b"<?xml version='1.0' encoding='UTF-8'?><Error><Code>AccessDenied</Code></Error>"
-            return Response(body, 403, media_type="application/xml")
-        found = world.version(int(request.path_params["version_id"]))
-        if found is None or world.is_removed(found[0]):
-            missing = b"<Error><Code>NoSuchKey</Code></Error>"
-            return Response(missing, 404, media_type="application/xml")
-        model_, version_ = found
-        number = model_.versions.index(version_)
-        data = await run_in_threadpool(media.lora_bytes, model_, number)
-        disposition = f"attachment; filename*=UTF-8''{quote(download_name(model_, version_))}"
-        etag = f'"{media.hashes(model_, number).sha256.lower()}"'
-        headers = {"Content-Disposition": disposition, "ETag": etag}
-        return byte_response(request, data, "application/octet-stream", headers)
+    async def robots(request: Request) -> Response:
+        return Response(ROBOTS_TXT, media_type="text/plain")
 
     async def cdn(request: Request) -> Response:
         params = request.path_params
@@ -372,7 +436,7 @@ def routes(site: Site) -> list[BaseRoute]:
         Route("/api/v1/model-versions/{id}", version),
         Route("/api/v1/images", images),
         Route("/api/download/models/{version_id}", download),
-        Route("/storage/civitai/{version_id:int}/{name}", storage, methods=["GET", "HEAD"]),
+        Route("/robots.txt", robots),
         Route("/cdn/{key}/{uuid}/{options}/{image_id}.jpeg", cdn, methods=["GET", "HEAD"]),
         Route("/login", login),
     ]

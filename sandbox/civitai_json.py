@@ -64,8 +64,14 @@ def image_uuid(picture: Picture) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"sandbox-image-{picture.external_id}"))
 
 
+HOSTILE_MEDIA = {"file-url": "file:///etc/passwd", "admin-url": "http://127.0.0.1:9/admin"}
+
+
 def image_url(base: str, picture: Picture, params: str) -> str:
-    """CDN URL as Civitai builds it: ``/<key>/<uuid>/<params>/<id>.jpeg``."""
+    """CDN URL as Civitai builds it: ``/<key>/<uuid>/<params>/<id>.jpeg``; a hostile platform's
+    own choice under the ``file-url`` and ``admin-url`` faults."""
+    if picture.fault in HOSTILE_MEDIA:
+        return HOSTILE_MEDIA[picture.fault]
     return f"{base}/cdn/{CDN_KEY}/{image_uuid(picture)}/{params}/{picture.external_id}.jpeg"
 
 
@@ -108,12 +114,15 @@ def file_json(site: Site, base: str, model: Model, number: int) -> dict[str, Any
     }
 
 
+NSFW_NAMES = {1: "None", 2: "Soft", 4: "Mature", 8: "X", 16: "X"}
+
+
 def version_image_json(site: Site, base: str, picture: Picture) -> dict[str, Any]:
     width, height = site.media.size(picture)
     return {
         "id": int(picture.external_id),
         "url": image_url(base, picture, "width=450"),
-        "nsfwLevel": 1,
+        "nsfwLevel": picture.browsing_level,
         "width": width,
         "height": height,
         "hash": blurhash(picture),
@@ -123,11 +132,18 @@ def version_image_json(site: Site, base: str, picture: Picture) -> dict[str, Any
     }
 
 
-def version_json(site: Site, base: str, model: Model, number: int) -> dict[str, Any]:
-    """One entry of ``modelVersions`` (files and images dropped when taken down)."""
+def version_json(
+    site: Site, base: str, model: Model, number: int, levels: int = 31
+) -> dict[str, Any]:
+    """One entry of ``modelVersions`` (files and images dropped when taken down); preview
+    images outside the caller's browsing ``levels`` are left out, as Civitai does."""
     version = model.versions[number]
     taken_down = site.world.is_removed(model)
-    pictures = [p for p in site.world.pictures_of(model) if p.version_id == version.id]
+    pictures = [
+        p
+        for p in site.world.pictures_of(model)
+        if p.version_id == version.id and p.browsing_level & levels
+    ]
     data: dict[str, Any] = {
         "id": version.id,
         "index": number,
@@ -138,7 +154,7 @@ def version_json(site: Site, base: str, model: Model, number: int) -> dict[str, 
         "publishedAt": iso(model.created),
         "status": "Published",
         "availability": "Public",
-        "nsfwLevel": 1,
+        "nsfwLevel": model.nsfw_level,
         "description": None,
         "trainedWords": [model.naming.trigger],
         "stats": {
@@ -157,7 +173,7 @@ def version_json(site: Site, base: str, model: Model, number: int) -> dict[str, 
     return data
 
 
-def model_json(site: Site, base: str, model: Model) -> dict[str, Any]:
+def model_json(site: Site, base: str, model: Model, levels: int = 31) -> dict[str, Any]:
     """A model as ``/api/v1/models`` and ``/api/v1/models/{id}`` return it."""
     taken_down = site.world.is_removed(model)
     return {
@@ -168,12 +184,12 @@ def model_json(site: Site, base: str, model: Model) -> dict[str, Any]:
         "allowCommercialUse": "{Image,RentCivit}",
         "allowDerivatives": True,
         "allowDifferentLicense": True,
-        "type": "LORA",
+        "type": model.model_type,
         "minor": False,
         "sfwOnly": False,
         "poi": False,
-        "nsfw": False,
-        "nsfwLevel": 1,
+        "nsfw": model.mature,
+        "nsfwLevel": model.nsfw_level,
         "availability": "Public",
         "cosmetic": None,
         "supportsGeneration": False,
@@ -193,7 +209,9 @@ def model_json(site: Site, base: str, model: Model) -> dict[str, Any]:
             "image": f"{base}/cdn/{CDN_KEY}/avatar/width=96/{model.creator}.jpeg",
         },
         "tags": list(model.naming.tags),
-        "modelVersions": [version_json(site, base, model, n) for n in range(len(model.versions))],
+        "modelVersions": [
+            version_json(site, base, model, n, levels) for n in range(len(model.versions))
+        ],
     }
 
 
@@ -202,13 +220,19 @@ def version_detail_json(site: Site, base: str, model: Model, version: Version) -
     number = model.versions.index(version)
     data = version_json(site, base, model, number)
     ecosystem = _AIR_ECOSYSTEM.get(model.base_model, "sd1")
-    model_info: dict[str, Any] = {"name": model.title, "type": "LORA", "nsfw": False, "poi": False}
+    model_info: dict[str, Any] = {
+        "name": model.title,
+        "type": model.model_type,
+        "nsfw": model.mature,
+        "poi": False,
+    }
     if site.world.is_removed(model):
         model_info["mode"] = "TakenDown"
     data.update(
         {
             "modelId": int(model.external_id),
-            "air": f"urn:air:{ecosystem}:lora:civitai:{model.external_id}@{version.id}",
+            "air": f"urn:air:{ecosystem}:{_air_type(model)}:civitai:"
+            f"{model.external_id}@{version.id}",
             "updatedAt": iso(model.created),
             "uploadType": "Created",
             "usageControl": "Download",
@@ -220,6 +244,12 @@ def version_detail_json(site: Site, base: str, model: Model, version: Version) -
         }
     )
     return data
+
+
+def _air_type(model: Model) -> str:
+    return {"TextualInversion": "embedding", "LoCon": "lycoris", "DoRA": "lora"}.get(
+        model.model_type, "lora"
+    )
 
 
 def meta_json(meta: GenerationMeta, lora_hash: str | None) -> dict[str, Any]:
@@ -263,9 +293,9 @@ def image_json(site: Site, base: str, picture: Picture, with_meta: bool) -> dict
         "width": width,
         "height": height,
         "type": "image",
-        "nsfw": False,
-        "nsfwLevel": "None",
-        "browsingLevel": 1,
+        "nsfw": picture.browsing_level > 1,
+        "nsfwLevel": NSFW_NAMES.get(picture.browsing_level, "X"),
+        "browsingLevel": picture.browsing_level,
         "createdAt": iso(picture.created),
         "postId": 1_000_000 + picture.ordinal,
         "username": picture.creator,

@@ -236,8 +236,13 @@ def storage_state(url: str) -> str:
     return json.dumps({"cookies": cookies, "origins": []}, indent=2) + "\n"
 
 
-def watch_toml(url: str, cdn: str | None = None) -> str:
-    """The watch.toml text for a sandbox at ``url``."""
+def watch_toml(url: str, cdn: str = "") -> str:
+    """The watch.toml text for a sandbox at ``url`` whose CDN listener is ``cdn``.
+
+    The CDN listener is a loopback address, not one of the real CDN names the platforms'
+    defaults allow, so it is named in ``allowed_hosts`` (as an operator would add a CDN).
+    """
+    cdn_entry = cdn.removeprefix("http://").removeprefix("https://").rstrip("/")
     lines = [
         f"# Demo client for the rightswatch sandbox at {url}.",
         "# Written by `python -m sandbox client`; the TSA below is UNTRUSTED (demo only).",
@@ -261,6 +266,7 @@ def watch_toml(url: str, cdn: str | None = None) -> str:
             f'name = "{name}"',
             f'kind = "{name}"',
             f'base_url = "{base}"',
+            *([f'allowed_hosts = ["{cdn_entry}"]'] if cdn_entry and name != "gallery" else []),
             "",
             "[platforms.politeness]",
             "concurrency = 4",
@@ -270,6 +276,9 @@ def watch_toml(url: str, cdn: str | None = None) -> str:
     for block in (GALLERY_SPA, GALLERY_SSR, GALLERY_WALLED):
         lines += block.format(url=url, cdn=cdn_host, session=SESSION_FILE).splitlines()
     lines += [
+        "",
+        "[crawler]",
+        'contact = "sandbox demo <demo@example.invalid>"',
         "",
         "[evidence]",
         'folder = "rightswatch-data/evidence"',
@@ -296,5 +305,5 @@ def write_client(url: str, out: Path) -> list[Path]:
     session = out / SESSION_FILE
     session.write_text(storage_state(url), encoding="utf-8")
     config = out / "watch.toml"
-    config.write_text(watch_toml(url, info.get("cdn")), encoding="utf-8")
+    config.write_text(watch_toml(url, str(info.get("cdn") or "")), encoding="utf-8")
     return [*written, ca, session, config]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -83,6 +84,37 @@ def _truth_summary(url: str, findings: list[dict[str, Any]]) -> None:
     )
 
 
+def _after_review(
+    client: Path, work: Path, findings: list[dict[str, Any]], top: dict[str, Any]
+) -> None:
+    """A reviewer confirms from the command line, a notice is drafted, a flagged model is
+    exported with its header and hashes, and a copy of the case folder is verified."""
+    top_id = str(top.get("finding_id") or "")
+    if top_id:
+        _step("a reviewer confirms the top finding; a notice is drafted")
+        _run([*RIGHTSWATCH, "findings", "confirm", top_id, "--reviewer", "Demo Reviewer",
+              "--reason", "same character design as the reference"], client)  # fmt: skip
+        notice = json.loads(_run([*RIGHTSWATCH, "notice", top_id, "--template",
+                                  "civil-code-1195", "--json"], client, capture=True))  # fmt: skip
+        print(f"notice:              {notice['path']}")
+    model = next((f for f in findings if f["kind"] == "model" and f["decision"] == "flag"), None)
+    if model is not None:
+        _step(f"a flagged model (finding {model['id']}): captured and exported with its header")
+        _run([*RIGHTSWATCH, "capture", str(model["id"]), "--placement"], client)
+        out = client / "rightswatch-data" / "evidence" / "bundles" / f"model-{model['id']}.zip"
+        _run([*RIGHTSWATCH, "export", str(model["id"]), "--out", str(out)], client)
+        print(f"model bundle:        {out}")
+    _step("the case folder copied elsewhere still exports and verifies")
+    copy = work / "client-copy"
+    if copy.exists():
+        shutil.rmtree(copy)
+    shutil.copytree(client, copy)
+    if top_id:
+        moved = copy / "rightswatch-data" / "evidence" / "bundles" / "copied.zip"
+        _run([*RIGHTSWATCH, "export", top_id, "--out", str(moved)], copy)
+        _run([*RIGHTSWATCH, "verify", str(moved)], copy)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sandbox.demo", description=__doc__)
     parser.add_argument("--dir", type=Path, default=Path(".demo"), help="working folder")
@@ -90,6 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-captures", type=int, default=4, help="findings to seal")
     args = parser.parse_args(argv)
     started = time.monotonic()
+    # Civitai shows mature content and file headers only to callers with a token; the
+    # sandbox accepts any. A real run uses the operator's own CIVITAI_TOKEN.
+    os.environ.setdefault("CIVITAI_TOKEN", "sandbox-demo-token")
     work: Path = args.dir.resolve()
     client = work / "client"
     if client.exists():
@@ -148,6 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise SystemExit("demo failed: no bundle was exported")
         _step("verifying the bundle as an opposing expert would")
         _run([*RIGHTSWATCH, "verify", bundle], client)
+        _after_review(client, work, findings, top)
     finally:
         proc.terminate()
         try:

@@ -21,7 +21,11 @@ ground truth's ``fault`` field):
 - ``bomb=N``: decompression-bomb PNGs; ``corrupt-jpeg=N``: undecodable JPEGs;
 - ``st-huge-header=N``: safetensors whose header length is 2**63;
 - ``st-bad-json=N``: safetensors whose header JSON is broken;
-- ``script-title=N``: model titles that start with an HTML ``<script>`` element.
+- ``st-long-header=N``: safetensors with a valid header of about 96 kB (two Range reads);
+- ``script-title=N``: model titles that start with an HTML ``<script>`` element;
+- ``file-url=N``: Civitai images whose media URL is ``file:///etc/passwd``;
+- ``admin-url=N``: Civitai images whose media URL is a loopback admin page
+  (``http://127.0.0.1:9/admin``, a port the sandbox does not serve).
 
 ``?sandbox_fault=NAME[,NAME]`` on any URL forces request faults for that one request. Paths
 under ``/sandbox/`` and ``/tsa`` never fail. Decisions hash (seed, rule, method, URL, n-th
@@ -42,10 +46,20 @@ from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sandbox.clock import Clock
 from sandbox.errors import FaultSpecError
 
 REQUEST_FAULTS = ("challenge", "429", "500", "drop", "slow", "truncate")
-CONTENT_FAULTS = ("bomb", "corrupt-jpeg", "st-huge-header", "st-bad-json", "script-title")
+CONTENT_FAULTS = (
+    "bomb",
+    "corrupt-jpeg",
+    "st-huge-header",
+    "st-bad-json",
+    "st-long-header",
+    "script-title",
+    "file-url",
+    "admin-url",
+)
 EXEMPT_PREFIXES = ("/sandbox/", "/tsa")
 FLAG = "sandbox_fault"
 _DEFAULT_PARAM = {"429": 1.0, "slow": 1.0}
@@ -129,10 +143,13 @@ class _QuietDrops(logging.Filter):
 class FaultMiddleware:
     """ASGI middleware that injects the request faults of a plan (and of the query flag)."""
 
-    def __init__(self, app: ASGIApp, plan: FaultPlan, seed: int) -> None:
+    def __init__(
+        self, app: ASGIApp, plan: FaultPlan, seed: int, clock: Clock | None = None
+    ) -> None:
         self.app = app
         self.plan = plan
         self.seed = seed
+        self.clock = clock or Clock()
         self.seen: Counter[str] = Counter()
         logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
 
@@ -165,7 +182,7 @@ class FaultMiddleware:
         if "challenge" in chosen:
             await _challenge(send)
         elif "429" in chosen:
-            await _too_many(send, chosen["429"])
+            await _too_many(send, self.clock.announce(chosen["429"]))
         elif "500" in chosen:
             await _server_error(send, scope["path"].startswith("/api"))
         elif "drop" in chosen:

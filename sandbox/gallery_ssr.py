@@ -6,8 +6,8 @@ LiblibAI / Shakker (research real-platforms.md, "JavaScript galleries"): model p
 page is rendered on the server and carries its data in ``<script id="__NEXT_DATA__">``
 (``props.pageProps``: ``list``, ``recommend``, ``page``, ``hasMore``); listings are paged by
 ``?page=N`` with an ``<a rel="next">`` link while more remain. Images and covers live on a
-separate CDN host: ``127.0.0.2`` on the sandbox's port (``/ssrcdn/...``), which the server also
-listens on.
+separate CDN host: the sandbox's second listener (``127.0.0.2:<port>``, ``sandbox.cdn``),
+``/ssrcdn/...``.
 
 Pages: ``/ssr/`` (推荐 recommended + newest images), ``/ssr/models`` (newest models),
 ``/ssr/modelinfo/<uuid>``, ``/ssr/imageinfo/<uuid>`` (410 after a takedown).
@@ -27,19 +27,15 @@ from starlette.routing import BaseRoute, Route
 
 from sandbox.gallery import post_title
 from sandbox.pages import removed_page
-from sandbox.site import Site, byte_response
+from sandbox.site import Site, base_url, byte_response
 from sandbox.world import Model, Picture, Platform, ssr_id
 
 PAGE_SIZE = 24
-CDN_HOST = "127.0.0.2"
 
 
-def cdn_base(request: Request) -> str:
-    """The CDN origin: the sandbox's port on 127.0.0.2 (the same host when not on 127.0.0.1)."""
-    host = request.url.hostname or "127.0.0.1"
-    port = request.url.port
-    cdn = CDN_HOST if host == "127.0.0.1" else host
-    return f"{request.url.scheme}://{cdn}{f':{port}' if port else ''}"
+def cdn_base(site: Site, request: Request) -> str:
+    """The CDN origin: the sandbox's second listener (the platform's own origin without one)."""
+    return site.cdn_origin or base_url(request)
 
 
 def _ms(moment: Any) -> int:
@@ -137,7 +133,7 @@ def routes(site: Site) -> list[BaseRoute]:
 
     async def listing(request: Request, kind: str) -> Response:
         number = page_number(request)
-        cdn = cdn_base(request)
+        cdn = cdn_base(site, request)
         items: list[Any] = live_models() if kind == "model" else live_pictures()
         chunk = items[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
         has_more = number * PAGE_SIZE < len(items)
@@ -174,7 +170,7 @@ def routes(site: Site) -> list[BaseRoute]:
         wanted = Model if request.url.path.startswith("/ssr/modelinfo/") else Picture
         if not isinstance(item, wanted) or world.is_removed(item):
             return removed_page(item is not None, "该作品已被删除 This work has been removed")
-        cdn = cdn_base(request)
+        cdn = cdn_base(site, request)
         if isinstance(item, Model):
             data = await run_in_threadpool(model_data, site, cdn, item)
             kind = "model"
@@ -184,6 +180,20 @@ def routes(site: Site) -> list[BaseRoute]:
         title = str(data.get("name") or data.get("title"))
         body = f"<article><h1>{html.escape(title)}</h1>{_card(kind, data)}</article>"
         return _page(title, body, {"detail": data}, request.url.path)
+
+    pages: list[BaseRoute] = [
+        Route("/ssr/", home),
+        Route("/ssr/models", models),
+        Route("/ssr/modelinfo/{id}", detail),
+        Route("/ssr/imageinfo/{id}", detail),
+    ]
+    # without a CDN listener (an application built alone) the platform serves its media itself
+    return pages if site.cdn_origin else [*pages, *cdn_routes(site)]
+
+
+def cdn_routes(site: Site) -> list[BaseRoute]:
+    """The style's media on the CDN listener: images/covers and model files."""
+    world = site.world
 
     async def image(request: Request) -> Response:
         picture = world.picture(request.path_params["id"], Platform.GALLERY)
@@ -205,10 +215,6 @@ def routes(site: Site) -> list[BaseRoute]:
         return byte_response(request, data, "application/octet-stream")
 
     return [
-        Route("/ssr/", home),
-        Route("/ssr/models", models),
-        Route("/ssr/modelinfo/{id}", detail),
-        Route("/ssr/imageinfo/{id}", detail),
         Route("/ssrcdn/img/{id}.png", image, methods=["GET", "HEAD"]),
         Route("/ssrcdn/model/{id}/{name}", model_file, methods=["GET", "HEAD"]),
     ]

@@ -179,10 +179,19 @@ def build_lora(spec: LoraSpec, fault: str | None = None) -> bytes:
     """The bytes of a ``.safetensors`` file for ``spec``.
 
     ``fault`` ``"st-huge-header"`` writes a header length of 2**63; ``"st-bad-json"`` writes a
-    header whose JSON is cut off mid-string.
+    header whose JSON is cut off mid-string; ``"st-long-header"`` writes a valid header of about
+    96 kB (a long ``ss_bucket_info``, as kohya writes for many buckets), longer than one 64 KiB
+    read.
     """
     tensors, data = _tensors(spec)
-    header: dict[str, object] = {"__metadata__": kohya_metadata(spec, data), **tensors}
+    metadata = kohya_metadata(spec, data)
+    if fault == "st-long-header":
+        buckets = {
+            str(n): {"resolution": [512 + 64 * (n % 9), 768], "count": n} for n in range(2400)
+        }
+        metadata["ss_bucket_info"] = json.dumps({"buckets": buckets, "mean_img_ar_error": 0.0})
+        fault = None
+    header: dict[str, object] = {"__metadata__": metadata, **tensors}
     packed = _pack(header)
     if fault == "st-huge-header":
         return struct.pack("<Q", FAULTY_HEADER_LENGTH) + packed[8:] + data

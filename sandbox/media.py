@@ -91,7 +91,9 @@ def corrupt_jpeg(good: bytes) -> bytes:
 
 
 def _file_fault(model: Model) -> str | None:
-    return model.fault if model.fault in ("st-huge-header", "st-bad-json") else None
+    return (
+        model.fault if model.fault in ("st-huge-header", "st-bad-json", "st-long-header") else None
+    )
 
 
 class MediaStore:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote, urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from sandbox.clock import Clock
 from sandbox.faults import FLAG
 from sandbox.media import MediaStore
 from sandbox.world import World
@@ -21,15 +25,52 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 @dataclass(frozen=True)
 class Site:
-    """The shared state handed to every platform's routes."""
+    """The shared state handed to every platform's routes.
+
+    ``cdn_origin`` is the second listener (``http://127.0.0.2:<port>``) that plays the
+    platforms' storage and CDN hosts: Civitai's download redirect and Hugging Face's resolve
+    redirect point there (real-platforms.md, Civitai 2 and Hugging Face 1).
+    """
 
     world: World
     media: MediaStore
+    cdn_origin: str = ""
+    clock: Clock = field(default_factory=Clock)
+    signed_ttl: float = 3600.0
+    downloads: Counter[int] = field(default_factory=Counter)  # download calls per version
+    _minted: itertools.count[int] = field(default_factory=itertools.count)
 
     def sign(self, path: str) -> str:
         """A storage-URL signature (HMAC of the path with a seed-derived key)."""
         key = f"sandbox-storage-{self.world.seed}".encode()
         return hmac.new(key, path.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def signed_url(self, path: str) -> str:
+        """A new signed, expiring URL for ``path`` on the CDN listener (one per call)."""
+        issued = f"{self.clock.now():.3f}"
+        nonce = str(next(self._minted))
+        expires = str(int(self.signed_ttl))
+        query = {
+            "X-Amz-Date": issued,
+            "X-Amz-Expires": expires,
+            "X-Amz-Nonce": nonce,
+            "X-Amz-Signature": self.sign(f"{unquote(path)}|{issued}|{expires}|{nonce}"),
+        }
+        return f"{self.cdn_origin}{path}?{urlencode(query)}"
+
+    def check_signed(self, path: str, query: Any) -> str | None:
+        """None when ``query`` carries a valid, unexpired signature for ``path``; else why."""
+        issued, expires = query.get("X-Amz-Date", ""), query.get("X-Amz-Expires", "")
+        nonce = query.get("X-Amz-Nonce", "")
+        wanted = self.sign(f"{path}|{issued}|{expires}|{nonce}")
+        if not hmac.compare_digest(wanted, query.get("X-Amz-Signature", "")):
+            return "SignatureDoesNotMatch"
+        try:
+            if self.clock.now() > float(issued) + float(expires):
+                return "Request has expired"
+        except ValueError:
+            return "AuthorizationQueryParametersError"
+        return None
 
 
 def base_url(request: Request) -> str:

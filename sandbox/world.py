@@ -50,6 +50,22 @@ class Kind(StrEnum):
     MODEL = "model"
 
 
+class HubFlavour(StrEnum):
+    """How a Hugging Face repo presents itself (real-platforms.md, Hugging Face 2)."""
+
+    TAGGED = "lora-tagged"  # card tags include ``lora``
+    UNTAGGED = "lora-untagged"  # a Stable Diffusion LoRA without the ``lora`` tag
+    PEFT_LLM = "peft-llm"  # an LLM PEFT adapter: tagged ``lora``, about no character
+
+
+# Civitai model types a character look-alike comes as (real-platforms.md, Civitai 4).
+MODEL_TYPES = ("LORA", "LORA", "LORA", "LoCon", "DoRA", "TextualInversion")
+# browsingLevel bits (real-platforms.md, Civitai 3): 1 PG, 2 PG-13, 4 R, 8 X, 16 XXX.
+MATURE_LEVELS = (4, 8, 16)
+PEFT_BASES = ("meta-llama/Llama-3.1-8B", "Qwen/Qwen2.5-7B-Instruct", "mistralai/Mistral-7B-v0.3")
+PEFT_TASKS = ("sql", "chat", "summarize", "medical-qa", "code", "translate-de")
+
+
 @dataclass(frozen=True)
 class Version:
     """A Civitai model version with its one file (other platforms have one implicit version)."""
@@ -75,6 +91,14 @@ class Model:
     likes: int
     versions: tuple[Version, ...]
     fault: str | None = None
+    model_type: str = "LORA"
+    nsfw_level: int = 1  # browsingLevel bit of the model (1 = public)
+    flavour: HubFlavour | None = None  # Hugging Face only
+    gated: bool = False  # Hugging Face only: "manual" gating, files need accepted terms
+
+    @property
+    def mature(self) -> bool:
+        return self.nsfw_level > 1
 
     @property
     def title(self) -> str:
@@ -118,6 +142,7 @@ class Picture:
     model_id: str | None = None
     version_id: int | None = None
     fault: str | None = None
+    browsing_level: int = 1
 
     @property
     def character(self) -> str | None:
@@ -216,6 +241,10 @@ class World:
                     "url": base_url + model_path(m),
                     "removed": self.is_removed(m),
                     "fault": m.fault,
+                    "type": m.model_type,
+                    "nsfw_level": m.nsfw_level,
+                    "flavour": m.flavour.value if m.flavour else None,
+                    "gated": m.gated,
                     **_sites(base_url, Kind.MODEL, m.platform, m.external_id),
                 }
             )
@@ -233,6 +262,7 @@ class World:
                     "url": base_url + picture_path(p),
                     "removed": self.is_removed(p),
                     "fault": p.fault,
+                    "browsing_level": p.browsing_level,
                     **_sites(base_url, Kind.IMAGE, p.platform, p.external_id),
                 }
             )
@@ -308,6 +338,14 @@ def _model(platform: Platform, ordinal: int, seed: int, slot: int | None) -> Mod
     else:
         external_id = str(612345678900000000 + ordinal * 7919 + rng.randint(0, 7000))
         versions = (Version(0, "V1", 0),)
+    # A separate stream, so that adding realism did not change the items drawn above.
+    extra = random.Random(f"model-extra:{seed}:{platform}:{ordinal}")
+    model_type, nsfw_level, flavour = "LORA", 1, None
+    if platform == Platform.CIVITAI:
+        model_type = extra.choice(MODEL_TYPES) if who else "LORA"
+        nsfw_level = extra.choice(MATURE_LEVELS) if extra.random() < 0.25 else 1
+    elif platform == Platform.HUGGINGFACE:
+        flavour = HubFlavour.UNTAGGED if extra.random() < 0.5 else HubFlavour.TAGGED
     return Model(
         platform=platform,
         external_id=external_id,
@@ -320,6 +358,42 @@ def _model(platform: Platform, ordinal: int, seed: int, slot: int | None) -> Mod
         downloads=rng.randint(0, 20000),
         likes=rng.randint(0, 900),
         versions=versions,
+        model_type=model_type,
+        nsfw_level=nsfw_level,
+        flavour=flavour,
+    )
+
+
+def _peft_adapter(ordinal: int, seed: int) -> Model:
+    """An LLM PEFT adapter on Hugging Face: tagged ``lora``, about no character."""
+    rng = random.Random(f"peft:{seed}:{ordinal}")
+    base = rng.choice(PEFT_BASES)
+    task = rng.choice(PEFT_TASKS)
+    short = base.split("/")[1].lower().replace(".", "")
+    title = f"{short}-{task}-lora"
+    naming = Naming(
+        how="innocent:peft-llm",
+        title=title,
+        tags=("peft", "text-generation"),
+        trigger="",
+        output_name=f"{task}_adapter",
+        dataset_dir=f"1_{task}",
+        caption_tags=(),
+        comment="",
+    )
+    return Model(
+        platform=Platform.HUGGINGFACE,
+        external_id=f"{rng.choice(USERNAMES)}/{title}-{ordinal}",
+        ordinal=ordinal,
+        naming=naming,
+        character=None,
+        creator=rng.choice(USERNAMES),
+        base_model=base,
+        created=EPOCH + dt.timedelta(hours=ordinal * 5 + 2),
+        downloads=rng.randint(0, 90000),
+        likes=rng.randint(0, 900),
+        versions=(Version(0, "main", 0),),
+        flavour=HubFlavour.PEFT_LLM,
     )
 
 
@@ -362,14 +436,26 @@ def _picture(platform: Platform, ordinal: int, seed: int, models: list[Model]) -
         likes=rng.randint(0, 500),
         model_id=model.external_id if model else None,
         version_id=rng.choice(model.versions).id if model else None,
+        browsing_level=_browsing_level(platform, ordinal, seed, model),
     )
+
+
+def _browsing_level(platform: Platform, ordinal: int, seed: int, model: Model | None) -> int:
+    """Mature images: those of mature models, and about a fifth of the others (Civitai)."""
+    if platform != Platform.CIVITAI:
+        return 1
+    extra = random.Random(f"picture-extra:{seed}:{ordinal}")
+    if model is not None and model.mature:
+        return model.nsfw_level
+    return extra.choice(MATURE_LEVELS) if extra.random() < 0.2 else 1
 
 
 def _assign_faults(
     seed: int, models: list[Model], pictures: list[Picture], counts: Mapping[str, int]
 ) -> tuple[list[Model], list[Picture]]:
     rng = random.Random(f"faults:{seed}")
-    model_faults = {name: counts.get(name, 0) for name in ("st-huge-header", "st-bad-json")}
+    names = ("st-huge-header", "st-bad-json", "st-long-header")
+    model_faults = {name: counts.get(name, 0) for name in names}
     model_faults["script-title"] = counts.get("script-title", 0)
     free_models = list(range(len(models)))
     rng.shuffle(free_models)
@@ -377,7 +463,7 @@ def _assign_faults(
         for index in free_models[:count]:
             models[index] = dataclasses.replace(models[index], fault=name)
         del free_models[:count]
-    preferred = {"bomb": "png", "corrupt-jpeg": "jpeg"}
+    preferred = {"bomb": "png", "corrupt-jpeg": "jpeg", "file-url": "jpeg", "admin-url": "jpeg"}
     free_pictures = list(range(len(pictures)))
     rng.shuffle(free_pictures)
     for name, fmt in preferred.items():
@@ -397,14 +483,22 @@ def build_world(seed: int, items: int, content_faults: Mapping[str, int] | None 
     for platform in Platform:
         slots = random.Random(f"slots:{seed}:{platform}")
         character_models = 0
-        for ordinal in range(counts.get((platform, Kind.MODEL), 0)):
+        total = counts.get((platform, Kind.MODEL), 0)
+        # On Hugging Face the last seventh are LLM PEFT adapters (tagged "lora", innocent).
+        peft = total // 7 if platform == Platform.HUGGINGFACE else 0
+        for ordinal in range(total - peft):
             slot = character_models if slots.random() < 0.6 else None
             character_models += slot is not None
             models.append(_model(platform, ordinal, seed, slot))
+        models.extend(_peft_adapter(ordinal, seed) for ordinal in range(total - peft, total))
     pictures: list[Picture] = []
     for platform in (Platform.CIVITAI, Platform.GALLERY):
         linked = [m for m in models if m.platform == platform]
         n = counts[(platform, Kind.IMAGE)]
         pictures.extend(_picture(platform, k, seed, linked) for k in range(n))
     models, pictures = _assign_faults(seed, models, pictures, content_faults or {})
+    hub = [i for i, m in enumerate(models) if m.platform == Platform.HUGGINGFACE]
+    named = [i for i in hub if models[i].naming.how.startswith("name:") and not models[i].fault]
+    if named:  # one character LoRA is gated: its files need accepted terms
+        models[named[0]] = dataclasses.replace(models[named[0]], gated=True)
     return World(seed=seed, models=models, pictures=pictures)

@@ -9,9 +9,10 @@ rebinding, before the WARC writer (960) sees the body. :class:`PoliteRetryMiddle
 replacing Scrapy's RetryMiddleware) retries 429/5xx and transport errors with exponential
 back-off, and honours ``Retry-After`` (seconds or HTTP date) and Hugging Face's
 ``RateLimit: ...;t=<s>`` header on 429 and 503 (platforms.md §1.9, §2.4). A ``Retry-After``
-beyond the cap gives up at once rather than hold the crawl. Per-platform concurrency, delay,
-AutoThrottle, size and time limits are Scrapy settings (crawler/settings.py); the robots.txt
-decision is logged at start.
+beyond the cap gives up at once rather than hold the crawl; a 429 pauses the whole host
+(:mod:`crawler.middlewares.ratelimit`). Per-platform concurrency, delay, AutoThrottle, size and
+time limits are Scrapy settings (crawler/settings.py); the robots.txt and API-terms policy
+(:mod:`crawler.middlewares.robots`) and the User-Agent are logged at start.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from scrapy.http import Response
 from scrapy.settings import Settings
 from scrapy.utils.misc import load_object
 
+from crawler.middlewares.ratelimit import host_gate, host_of
 from evidence.exceptions import FetchRefused
 from evidence.guard import FetchPolicy
 
@@ -90,16 +92,18 @@ class FetchGuardMiddleware(_GuardBase):
         return mw
 
     def spider_opened(self, spider: scrapy.Spider) -> None:
-        robots = self.crawler.settings.getbool("ROBOTSTXT_OBEY")
+        settings = self.crawler.settings
         spider.logger.info(
-            "politeness for %s: robots.txt %s; hosts %s; "
-            "%s requests per host, delay %.2fs, AutoThrottle %s",
+            "politeness for %s: API requests follow %s, pages %s robots.txt; hosts %s; "
+            "%s requests per host, delay %.2fs, AutoThrottle %s; User-Agent %r",
             spider.name,
-            "obeyed" if robots else "ignored by configuration",
+            settings.get("RW_API_ACCESS"),
+            settings.get("RW_PAGE_ROBOTS"),
             self.policy.describe(),
             self.crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"),
             self.crawler.settings.getfloat("DOWNLOAD_DELAY"),
             "on" if self.crawler.settings.getbool("AUTOTHROTTLE_ENABLED") else "off",
+            settings.get("USER_AGENT"),
         )
 
     async def _resolve(self, host: str, port: int) -> tuple[str, ...]:
@@ -174,9 +178,14 @@ def retry_after_seconds(response: Response, now: datetime | None = None) -> floa
 
 
 class PoliteRetryMiddleware:
+    """Retries with back-off; a 429 pauses the whole host (:class:`HostGate`), and every
+    request waits at the gate in :meth:`process_request`."""
+
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
         self.crawler = crawler
+        self.gate = host_gate(crawler)
+        self.platform = str(settings.get("RW_PLATFORM_NAME") or "")
         self.max_times = settings.getint("RW_RETRY_TIMES")
         self.codes = {int(c) for c in settings.getlist("RW_RETRY_HTTP_CODES")}
         self.base = settings.getfloat("RW_RETRY_BACKOFF_BASE")
@@ -189,7 +198,19 @@ class PoliteRetryMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler)
+        mw = cls(crawler)
+        crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
+        return mw
+
+    def spider_closed(self, spider: scrapy.Spider) -> None:
+        assert self.crawler.stats is not None
+        self.crawler.stats.set_value("rightswatch/host_waits", self.gate.report())
+
+    async def process_request(self, request: Request) -> None:
+        waited = await self.gate.wait(host_of(request.url))
+        if waited > 0:
+            assert self.crawler.stats is not None
+            self.crawler.stats.inc_value("rightswatch/host_wait_s", round(waited))
 
     def _backoff(self, attempt: int) -> float:
         delay = min(self.base * (2**attempt), self.cap)
@@ -207,7 +228,11 @@ class PoliteRetryMiddleware:
                 wait,
                 self.after_cap,
             )
-            request.meta["rw_give_up_reason"] = f"{reason}; Retry-After {wait:.0f}s over cap"
+            request.meta["rw_give_up_reason"] = (
+                f"{reason}; the host asks to wait {wait:.0f}s, over the {self.after_cap:.0f}s "
+                f"ceiling (max_pause_seconds in [platforms.politeness] of platform "
+                f"{self.platform!r})"
+            )
             return None
         retry = get_retry_request(
             request, spider=spider, reason=reason, max_retry_times=self.max_times
@@ -215,7 +240,10 @@ class PoliteRetryMiddleware:
         if retry is None:
             request.meta["rw_give_up_reason"] = f"{reason} after {attempt + 1} attempts"
             return None
-        delay = wait if wait is not None else self._backoff(attempt)
+        if wait is not None:  # the whole host waits at the gate, this request with it
+            self.gate.pause(host_of(request.url), wait, reason, request.url)
+            return retry
+        delay = self._backoff(attempt)
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value("rightswatch/retry_wait_s", int(delay))
         if delay > 0:
@@ -223,6 +251,7 @@ class PoliteRetryMiddleware:
         return retry
 
     async def process_response(self, request: Request, response: Response) -> Any:
+        self.gate.observe(response)
         if response.status not in self.codes or request.meta.get("dont_retry"):
             return response
         wait = retry_after_seconds(response) if response.status in (429, 503) else None

@@ -6,7 +6,8 @@ received (evidence.md §4.5). Redirects, errors and retried attempts are recorde
 are SHA-256 (``WARC-Block-Digest`` and ``WARC-Payload-Digest``, evidence.md §4.4); a
 ``warcinfo`` record opens the file with the tool versions, the effective settings and the
 operator. The record id of each response is put in ``request.meta["warc_record_id"]`` so the
-items parsed from it can cite it.
+items parsed from it can cite it. ``evidence.redact`` keeps credentials out: ``Cookie``,
+``Authorization`` and ``Proxy-Authorization`` headers are dropped, token query values masked.
 
 Browser-rendered responses (scrapy-playwright) are not wire bytes: they are written as
 ``resource`` records of the rendered DOM, labelled as such. The records are made by the one
@@ -18,6 +19,7 @@ from __future__ import annotations
 import json
 import platform as host_platform
 import socket
+from dataclasses import asdict
 from datetime import UTC, datetime
 from http import HTTPStatus
 from importlib import metadata
@@ -30,8 +32,10 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 
 from crawler import __version__
+from crawler.middlewares.robots import RobotsDecision, robots_decided
 from evidence.capture.network import Exchange
 from evidence.capture.warc import WarcWriter
+from evidence.folders import private_folder
 
 META_RECORD_ID = "warc_record_id"
 META_WARC_FILE = "warc_file"
@@ -52,10 +56,10 @@ def _pairs(headers: Any) -> tuple[tuple[str, str], ...]:
 
 class WarcFile:
     """One run's WARC file for one platform, written by the one WARC writer
-    (:class:`evidence.capture.warc.WarcWriter`)."""
+    (:class:`evidence.capture.warc.WarcWriter`, which redacts credentials)."""
 
     def __init__(self, path: Path, info: dict[str, str]) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)
         self.path = path
         self._fh: IO[bytes] = path.open("wb")
         self._warc = WarcWriter(self._fh, path.name, info)
@@ -101,6 +105,11 @@ class WarcFile:
             warc_headers={"WARC-Rendered-Status": str(status)},
         )
 
+    def write_metadata(self, url: str, fields: dict[str, object]) -> str:
+        """A ``metadata`` record (``application/json``) about ``url``: a decision, not bytes
+        from the wire (the robots.txt policy applied to a host)."""
+        return self._warc.metadata(url, fields)
+
     def close(self) -> None:
         self._fh.close()
 
@@ -117,7 +126,8 @@ def warcinfo(crawler: Crawler, platform: str, run_id: str) -> dict[str, str]:
         "CONCURRENT_REQUESTS_PER_DOMAIN",
         "DOWNLOAD_DELAY",
         "AUTOTHROTTLE_ENABLED",
-        "ROBOTSTXT_OBEY",
+        "RW_API_ACCESS",
+        "RW_PAGE_ROBOTS",
         "DOWNLOAD_MAXSIZE",
         "DOWNLOAD_TIMEOUT",
         "RW_RETRY_TIMES",
@@ -150,7 +160,14 @@ class WarcRecorderMiddleware:
         mw = cls(crawler)
         crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(mw.robots_decided, signal=robots_decided)
         return mw
+
+    def robots_decided(self, decision: RobotsDecision) -> None:
+        """The robots.txt policy applied to a host, next to the robots.txt response itself."""
+        if self.warc is not None:
+            fields: dict[str, object] = {"rightswatch-robots-decision": asdict(decision)}
+            self.warc.write_metadata(decision.robots_url, fields)
 
     def spider_opened(self, spider: scrapy.Spider) -> None:
         directory = self.crawler.settings.get("RW_WARC_DIR")

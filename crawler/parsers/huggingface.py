@@ -29,6 +29,57 @@ from crawler.parsers import (
 
 _LINK = re.compile(r"<([^>]*)>\s*;\s*([^,]*)")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+# Properties asked with expand[] so that a listing carries what a per-repo call would
+# (real-platforms.md, Hugging Face 3; huggingface_hub ExpandModelProperty_T).
+EXPAND = (
+    "author",
+    "cardData",
+    "createdAt",
+    "disabled",
+    "downloads",
+    "gated",
+    "lastModified",
+    "library_name",
+    "likes",
+    "pipeline_tag",
+    "sha",
+    "siblings",
+    "tags",
+)
+IMAGE_PIPELINES = ("text-to-image", "image-to-image", "unconditional-image-generation")
+_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
+_TRIGGER_LINE = re.compile(r"(?im)^.*\b(?:trigger|instance|activation)\b.*$")
+_BACKTICKED = re.compile(r"`([^`\n]{1,80})`")
+_YAML_PROMPT = re.compile(r"(?m)^\s*(?:instance_prompt|trigger_words?)\s*:\s*(.+)$")
+CARD_TEXT_MAX = 4000
+
+
+def is_llm_adapter(entry: Mapping[str, Any]) -> bool:
+    """A PEFT adapter of a language model (tagged ``lora`` on the Hub, never an image LoRA):
+    its pipeline is not an image one and its library is ``peft`` or its tags say text."""
+    pipeline = entry.get("pipeline_tag")
+    tags = str_tuple(entry.get("tags"))
+    if pipeline in IMAGE_PIPELINES or "diffusers" in tags or "text-to-image" in tags:
+        return False
+    return entry.get("library_name") == "peft" or pipeline == "text-generation"
+
+
+def card_triggers(text: str) -> tuple[tuple[str, ...], str]:
+    """Trigger words from a model card (README.md) and the card text (capped): YAML
+    ``instance_prompt``/``trigger_words``, and back-ticked words on a line about triggers."""
+    words: list[str] = []
+    front = _FRONT_MATTER.match(text)
+    if front:
+        for value in _YAML_PROMPT.findall(front.group(1)):
+            word = value.strip().strip("'\"")
+            if word and word not in words:
+                words.append(word)
+    body = text[front.end() :] if front else text
+    for line in _TRIGGER_LINE.findall(body):
+        for word in _BACKTICKED.findall(line):
+            if word.strip() and word.strip() not in words:
+                words.append(word.strip())
+    return tuple(words), body.strip()[:CARD_TEXT_MAX]
 
 
 def next_link(header: str | None) -> str | None:

@@ -3,7 +3,9 @@
 The engine is built once per crawl process (:mod:`crawler.likeness`) and handed to each spider
 as ``spider.likeness``. Judging runs in a worker thread so the crawl keeps downloading. The
 evidence passed is everything the platform said: title, description, tags, trigger words,
-prompt, file names, creator, the first safetensors ``__metadata__``, and the media bytes.
+prompt, file names, creator, the first safetensors ``__metadata__``, the generation metadata
+Civitai reports for an image (``meta``: resources, civitaiResources, hashes), and the media's
+working frame the media pipeline already decoded (with the provenance its file carries).
 Identical evidence (same media digest and same words) is judged once per run. Without an
 engine, candidates pass with ``match_note`` saying why and no verdict; an engine error on one
 candidate is kept as its note and the crawl goes on.
@@ -16,14 +18,13 @@ import dataclasses
 import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, Self
 
 from scrapy.crawler import Crawler
 
 from crawler.items import Candidate, CrawlFailure, ModelCandidate
 from crawler.likeness import EngineLoad
-from matching import CandidateEvidence, MatchingError
+from matching import NO_PROVENANCE, CandidateEvidence, MatchingError, parse_civitai_meta
 
 Judged = tuple[tuple[dict[str, Any], ...], str | None]  # verdicts as JSON, or why none
 
@@ -36,18 +37,15 @@ def evidence_key(item: Candidate) -> str:
         parts += [json.dumps(dict(h.metadata), sort_keys=True) for h in item.safetensors[:1]]
     else:
         parts.append(item.prompt or "")
+        parts.append(json.dumps(item.raw.get("meta"), sort_keys=True, default=str))
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
 def build_evidence(item: Candidate) -> CandidateEvidence:
-    images: tuple[bytes, ...] = ()
-    if item.media_path:
-        images = (Path(item.media_path).read_bytes(),)
     label = f"{item.platform} {item.kind.value} {item.external_id}"
     common: dict[str, Any] = {
         "label": label,
-        "images": images,
-        "image_names": (item.media_urls[0],) if images else (),
+        "decoded": (item.decoded,) if item.decoded is not None else (),
         "title": item.title or "",
         "description": item.description or "",
         "tags": tuple(item.tags),
@@ -61,7 +59,12 @@ def build_evidence(item: Candidate) -> CandidateEvidence:
             trained_words=() if item.instance_prompt else tuple(item.trigger_words),
             instance_prompt=item.instance_prompt or "",
         )
-    return CandidateEvidence(**common, prompt=item.prompt or "")
+    meta = item.raw.get("meta")
+    return CandidateEvidence(
+        **common,
+        prompt=item.prompt or "",
+        generation=parse_civitai_meta(meta) if meta else NO_PROVENANCE,
+    )
 
 
 class MatchPipeline:

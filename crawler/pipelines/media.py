@@ -2,11 +2,13 @@
 
 The bytes are fetched through the crawl's own downloader, so the media response is archived
 in the WARC, retried politely and capped (``RW_MEDIA_MAX_BYTES`` via ``download_maxsize``).
-Before anything decodes them, the declared dimensions are checked against
-``RW_MEDIA_MAX_PIXELS`` (decompression-bomb guard); then the image is fully loaded once to
-prove it is whole. Accepted bytes are written to ``<output>/media/<sha256>`` (hashed while
-written, named by digest). A refused or failed download keeps the candidate (its metadata is
-content) with ``media_error`` saying why.
+Then the product's one image decoder (:func:`matching.decode_image`) decodes it, once: the
+declared dimensions are checked against ``RW_MEDIA_MAX_PIXELS`` and the decode's memory against
+its ~100 MB budget before any pixel is decoded (decompression-bomb guard), a damaged file fails
+here, and the decoded working frame (with the generation provenance its text chunks carry)
+travels on the item to the match pipeline, which does not decode again. Accepted bytes are
+written to ``<output>/media/<sha256>`` (hashed while written, named by digest). A refused or
+failed download keeps the candidate (its metadata is content) with ``media_error`` saying why.
 """
 
 from __future__ import annotations
@@ -14,54 +16,39 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
-import io
-import warnings
 from pathlib import Path
 from typing import Any, Self
 
-import imagehash
-from PIL import Image, UnidentifiedImageError
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 
 from crawler.exceptions import MediaError
 from crawler.items import Candidate, CrawlFailure
+from matching import (
+    DecodedImage,
+    DecompressionBombError,
+    ImageDecodeError,
+    NotAnImageError,
+    decode_image,
+)
 
 DAMAGE_RETRIES = 2
-DRAFT_SIDE = 256  # quick hashes work on 32x32 or smaller: no need to decode every pixel
 
 
-def check_image(url: str, data: bytes, max_pixels: int) -> dict[str, str]:
-    """Quick perceptual hashes of a whole, decodable image within the pixel cap (checked on
-    the declared size, before decoding).
+def check_image(url: str, data: bytes, max_pixels: int) -> DecodedImage:
+    """Decode a whole image within the pixel and memory caps (checked before decoding).
 
     Raises MediaError naming the URL for a bomb, a damaged image or something not an image.
-    The hashes (pHash, dHash) are those the reference library keeps for references.
     """
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as img:
-                width, height = img.size
-                if width * height > max_pixels:
-                    raise MediaError(
-                        url, f"{width}x{height} pixels exceeds the {max_pixels}-pixel cap"
-                    )
-                # JPEG: decode at a reduced DCT scale (about 5x faster); the whole stream is
-                # still read, so a truncated file still fails here.
-                img.draft("RGB", (DRAFT_SIDE, DRAFT_SIDE))
-                img.load()
-                rgb = img.convert("RGB")
-    except MediaError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise MediaError(url, f"refused as a decompression bomb: {exc}") from exc
-    except UnidentifiedImageError as exc:
-        raise MediaError(url, "not an image Pillow can read") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise MediaError(url, f"damaged image: {exc}") from exc
-    return {"phash": str(imagehash.phash(rgb)), "dhash": str(imagehash.dhash(rgb))}
+        return decode_image(data, label=url, max_pixels=max_pixels)
+    except DecompressionBombError as exc:
+        raise MediaError(url, f"refused as a decompression bomb: {exc.message}") from exc
+    except NotAnImageError as exc:
+        raise MediaError(url, "not an image the decoder can read") from exc
+    except ImageDecodeError as exc:
+        raise MediaError(url, f"damaged image: {exc.message}") from exc
 
 
 def store_bytes(folder: Path, data: bytes) -> tuple[str, Path]:
@@ -98,7 +85,7 @@ class MediaPipeline:
             return item
         url = item.media_urls[0]
         try:
-            data, hashes = await self._fetch_checked(url)
+            data, decoded = await self._fetch_checked(url)
         except MediaError as exc:
             return self._failed(item, exc.reason)
         if self.folder is None:
@@ -106,15 +93,15 @@ class MediaPipeline:
         else:
             sha, stored = store_bytes(self.folder, data)
             path = str(stored)
-        return dataclasses.replace(item, media_sha256=sha, media_path=path, hashes=hashes)
+        return dataclasses.replace(item, media_sha256=sha, media_path=path, decoded=decoded)
 
-    async def _fetch_checked(self, url: str) -> tuple[bytes, dict[str, str]]:
+    async def _fetch_checked(self, url: str) -> tuple[bytes, DecodedImage]:
         """Fetch and check; a cut transfer looks like a damaged image, so fetch it again."""
         attempt = 0
         while True:
             data = await self._fetch(url)
             try:
-                # decoding and hashing run off the reactor thread, so downloads go on
+                # decoding runs off the reactor thread, so downloads go on
                 return data, await asyncio.to_thread(check_image, url, data, self.max_pixels)
             except MediaError as exc:
                 if not exc.reason.startswith("damaged image") or attempt >= DAMAGE_RETRIES:

@@ -34,8 +34,10 @@ from sqlalchemy.orm import Session
 from crawler.items import Candidate, CrawlFailure, FailureStatus, ImageCandidate, ModelCandidate
 from crawler.middlewares.warc import warc_path
 from crawler.state import fingerprint
+from evidence.dissemination import HISTORY_KEY, history, observe
 from evidence.models import Candidate as CandidateRow
 from evidence.models import CandidateState, Character, Decision, Finding, Platform
+from evidence.placement import CRAWL_KEY, DISCOVERY_KEY, ItemPlacement
 from evidence.store import Store
 
 MAX_LISTED_FAILURES = 1000
@@ -51,12 +53,13 @@ def crawl_facts(item: Candidate) -> dict[str, Any]:
         "created_at": item.created_at.isoformat() if item.created_at else None,
         "stats": dict(item.stats),
         "fetched_at": item.fetched_at.isoformat(),
-        "discovery": {
-            "listing_url": item.discovery.listing_url,
-            "term": item.discovery.term,
-            "placement": item.discovery.placement.value,
-            "rank": item.discovery.rank,
-        },
+        # the one typed hand-off the report reads back (evidence/placement.py)
+        DISCOVERY_KEY: ItemPlacement(
+            where=item.discovery.placement.value,
+            rank=item.discovery.rank,
+            listing_url=item.discovery.listing_url,
+            term=item.discovery.term,
+        ).to_json(),
         "media_error": item.media_error,
         "media_path": item.media_path,
         "match_note": item.match_note,
@@ -223,8 +226,11 @@ class RecordPipeline:
 
     def _candidate(self, session: Session, item: Candidate) -> str:
         row = self._find(session, item.kind.value, item.external_id)
+        seen = observe(history(row.raw) if row is not None else None, item.stats, item.fetched_at)
         if row is not None and item.unchanged:
             row.last_seen = item.fetched_at
+            if seen != history(row.raw):  # counts moved: keep the observation
+                row.raw = {**row.raw, HISTORY_KEY: seen}
             return "unchanged"
         taken_down = item.licence.mode in ("TakenDown", "disabled")
         fields: dict[str, Any] = {
@@ -236,15 +242,15 @@ class RecordPipeline:
             "creator": item.creator,
             "tags": list(item.tags),
             "licence": asdict(item.licence),
-            "raw": {"platform": dict(item.raw), "crawl": crawl_facts(item)},
+            "raw": {"platform": dict(item.raw), CRAWL_KEY: crawl_facts(item)},
             "fingerprint": fingerprint(item),
             "sha256": item.media_sha256,
-            "hashes": dict(item.hashes),
             "last_seen": item.fetched_at,
             "warc_file": self.warc_file,
             "warc_record_id": item.warc_record_id,
         }
         fields["raw"]["fingerprint"] = fields.pop("fingerprint")
+        fields["raw"][HISTORY_KEY] = seen
         if row is None:
             row = CandidateRow(
                 platform_id=self.platform_id,

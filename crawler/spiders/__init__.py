@@ -22,6 +22,7 @@ from twisted.python.failure import Failure
 from crawler.items import CandidateKind, CrawlFailure, FailureStatus, Placement
 from crawler.likeness import EngineLoad
 from crawler.middlewares.politeness import HostRefused
+from crawler.middlewares.robots import RobotsRefused
 from crawler.middlewares.walls import WallDetected
 from crawler.middlewares.warc import META_RECORD_ID
 from crawler.parsers import ParseContext
@@ -33,7 +34,14 @@ JSON_RETRIES = 2  # a 200 whose JSON does not parse (truncated body) is fetched 
 
 
 class PlatformSpider(scrapy.Spider):
-    """Shared plumbing: context, JSON decoding with retry, failures, item budget."""
+    """Shared plumbing: context, JSON decoding with retry, failures, item budget.
+
+    ``default_access`` says whether the spider's requests are API calls ("api", governed by
+    the platform's ``api_access``) or pages ("page", governed by robots.txt); a request may
+    say otherwise in ``meta["rw_access"]`` (crawler/middlewares/robots.py).
+    """
+
+    default_access = "page"
 
     def __init__(
         self,
@@ -59,6 +67,13 @@ class PlatformSpider(scrapy.Spider):
         self.token = os.environ.get(token_env, "") if token_env else ""
 
     # --- helpers ------------------------------------------------------------------------
+    def note(self, text: str) -> None:
+        """A line for the run report (each said once), e.g. what was not visible and why."""
+        assert self.crawler.stats is not None
+        notes = list(self.crawler.stats.get_value("rightswatch/notes", []))
+        if text not in notes:
+            self.crawler.stats.set_value("rightswatch/notes", [*notes, text])
+
     @property
     def budget_left(self) -> bool:
         return self.max_items is None or self.emitted < self.max_items
@@ -137,7 +152,7 @@ class PlatformSpider(scrapy.Spider):
         status = FailureStatus.FAILED
         if isinstance(exc, WallDetected):
             status, reason = FailureStatus.BLOCKED, exc.reason
-        elif isinstance(exc, HostRefused):
+        elif isinstance(exc, (HostRefused, RobotsRefused)):
             reason = exc.reason
         elif isinstance(exc, HttpError):
             reason = f"HTTP {exc.response.status}"

@@ -1,13 +1,29 @@
-"""Civitai: LoRA models by search term and tag, their images, and recent images.
+"""Civitai: character models of every type, mature ones included with a token, and images.
 
-Requests (platforms.md §1.2, §1.5): ``/api/v1/models?types=LORA&query=<term>&sort=Newest``
-(query needs cursor pagination, §1.2) and ``...&tag=<tag>``; for every model version found,
-``/api/v1/images?modelVersionId=<id>&withMeta=true&sort=Newest``; plus ``target.recent_pages``
-pages of ``/api/v1/images?sort=Newest&withMeta=true``. Pages are followed with
-``metadata.nextPage``/``nextCursor`` to the end, unless the incremental stop rule ends a listing
-at the first run of already-seen items. With ``CIVITAI_TOKEN`` set, the safetensors header of
-each model's primary file is read through the download endpoint with HTTP Range (§1.7, §3.2);
-without a token that endpoint answers 401, so it is not asked.
+Requests (platforms.md §1.2, §1.5; real-platforms.md, Civitai):
+
+- ``/api/v1/models?types=LORA&types=LoCon&types=DoRA&types=TextualInversion&query=<term>
+  &sort=Newest`` per term (``types`` repeatable; ``target.model_types``). The real search pops
+  the (limit+1)-th hit as the cursor and then filters ``id < cursor``, so one hit per page and
+  the last hit of a narrow search are never returned (real-platforms.md, Civitai 6): every
+  term is cross-checked with a ``tag=<term>`` listing, and the newest models are walked for
+  ``target.recent_model_pages`` pages (a look-alike named only in its file header is found
+  there);
+- ``...&tag=<tag>`` per configured tag;
+- mature content is hidden unless asked for and needs a token (real-platforms.md, Civitai 3):
+  with ``CIVITAI_TOKEN`` models are listed with ``nsfw=true`` and images with
+  ``browsingLevel=<target.browsing_level>`` (default 31, every level); without one the run
+  report says mature content was not visible;
+- images: ``target.recent_pages`` pages of ``/api/v1/images?sort=Newest&withMeta=true``; for
+  every model version found, ``target.version_image_pages`` pages by ``modelVersionId``; and
+  for every creator of a model the likeness engine flagged or queued, ``creator_image_pages``
+  pages by ``username`` (scheduled when the item has been judged).
+
+Pages are followed with ``metadata.nextPage``/``nextCursor``, unless the incremental stop rule
+ends a listing at the first run of already-seen items. With ``CIVITAI_TOKEN`` the safetensors
+header of each model's primary file is read through the download endpoint (one call, then
+Range reads on the signed URL; spiders/lora.py); without a token that endpoint answers 401,
+so it is not asked.
 """
 
 from __future__ import annotations
@@ -17,25 +33,51 @@ from typing import Any
 from urllib.parse import urlencode
 
 import scrapy
+from scrapy import signals
+from scrapy.crawler import Crawler
 from scrapy.http import Response
 
-from crawler.items import CandidateKind, Placement
+from crawler.items import CandidateKind, ModelCandidate, Placement
 from crawler.parsers.civitai import error_message, parse_images_page, parse_models_page
 from crawler.spiders.lora import LoraSpider
 from crawler.state import StopRule
 
 PAGE_SIZE = 100
+FLAGGED = ("flag", "review")
 
 
 class CivitaiSpider(LoraSpider):
     name = "civitai"
+    default_access = "api"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.versions_requested: set[str] = set()
+        self.creators_requested: set[str] = set()
 
-    def api(self, path: str, **params: str | int) -> str:
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> CivitaiSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.item_judged, signal=signals.item_scraped)
+        return spider
+
+    # --- requests -------------------------------------------------------------------------
+    def api(self, path: str, params: list[tuple[str, str | int]]) -> str:
         return f"{self.target.base}/api/v1/{path}?{urlencode(params)}"
+
+    def models_url(self, **params: str | int) -> str:
+        query: list[tuple[str, str | int]] = [("types", t) for t in self.target.model_types]
+        query += list(params.items())
+        if self.token:
+            query.append(("nsfw", "true"))
+        return self.api("models", [*query, ("sort", "Newest"), ("limit", PAGE_SIZE)])
+
+    def images_url(self, **params: str | int) -> str:
+        query: list[tuple[str, str | int]] = list(params.items())
+        query += [("withMeta", "true"), ("sort", "Newest"), ("limit", PAGE_SIZE)]
+        if self.token:
+            query.append(("browsingLevel", self.target.browsing_level))
+        return self.api("images", query)
 
     def listing(
         self, url: str, callback: Any, placement: Placement, term: str | None, **meta: Any
@@ -55,21 +97,43 @@ class CivitaiSpider(LoraSpider):
         )
 
     async def start(self) -> AsyncIterator[Any]:
-        for term in self.target.search_terms:
-            url = self.api("models", types="LORA", query=term, sort="Newest", limit=PAGE_SIZE)
-            yield self.listing(url, self.parse_models, Placement.SEARCH, term)
-        for tag in self.target.tags:
-            url = self.api("models", types="LORA", tag=tag, sort="Newest", limit=PAGE_SIZE)
-            yield self.listing(url, self.parse_models, Placement.TAG, tag)
-        if self.target.recent_pages > 0:
-            url = self.api("images", sort="Newest", withMeta="true", limit=PAGE_SIZE)
-            yield self.listing(
-                url,
-                self.parse_images,
-                Placement.LISTING,
-                None,
-                rw_pages_left=self.target.recent_pages,
+        if not self.token:
+            self.note(
+                "civitai: mature content (models and images above PG) was not visible: "
+                "no CIVITAI_TOKEN; Civitai shows it only to signed-in callers who ask for it"
             )
+        for term in self.target.search_terms:
+            url = self.models_url(query=term)
+            yield self.listing(url, self.parse_models, Placement.SEARCH, term)
+            # the real search drops hits: cross-check with the tag listing of the same term
+            yield self.listing(self.models_url(tag=term), self.parse_models, Placement.TAG, term)
+        for tag in self.target.tags:
+            yield self.listing(self.models_url(tag=tag), self.parse_models, Placement.TAG, tag)
+        if self.target.recent_model_pages > 0:
+            pages = self.target.recent_model_pages
+            url = self.models_url()
+            yield self.listing(url, self.parse_models, Placement.LISTING, None, rw_pages_left=pages)
+        if self.target.recent_pages > 0:
+            pages = self.target.recent_pages
+            url = self.images_url()
+            yield self.listing(url, self.parse_images, Placement.LISTING, None, rw_pages_left=pages)
+
+    def item_judged(self, item: Any, response: Any, spider: scrapy.Spider) -> None:
+        """A flagged or queued model: list its creator's images too (bounded)."""
+        if spider is not self or not isinstance(item, ModelCandidate):
+            return
+        if not any(v.get("decision") in FLAGGED for v in item.verdicts):
+            return
+        creator = item.creator
+        pages = self.target.creator_image_pages
+        if not creator or creator in self.creators_requested or pages <= 0:
+            return
+        self.creators_requested.add(creator)
+        url = self.images_url(username=creator)
+        request = self.listing(url, self.parse_images, Placement.LISTING, None)
+        request.meta["rw_pages_left"] = pages
+        assert self.crawler.engine is not None
+        self.crawler.engine.crawl(request)
 
     def _follow(self, response: Response, next_url: str | None, count: int) -> Iterator[Any]:
         stop: StopRule = response.meta["rw_stop"]
@@ -110,29 +174,26 @@ class CivitaiSpider(LoraSpider):
         stop: StopRule = response.meta["rw_stop"]
         for model in page.items:
             stop.observe(self.seen.unchanged(model))
-            for version in model.version_ids:  # type: ignore[union-attr]
-                if version not in self.versions_requested and self.budget_left:
-                    self.versions_requested.add(version)
-                    url = self.api(
-                        "images",
-                        modelVersionId=version,
-                        withMeta="true",
-                        sort="Newest",
-                        limit=PAGE_SIZE,
-                    )
-                    yield self.listing(
-                        url,
-                        self.parse_images,
-                        Placement.MODEL_PAGE,
-                        response.meta.get("rw_term"),
-                    )
             if not self.claim(CandidateKind.MODEL, model.external_id):
                 continue
+            yield from self._version_images(model, response)  # type: ignore[arg-type]
             if self.token and not self.seen.unchanged(model):
                 yield from self.with_headers(model)  # type: ignore[arg-type]
             else:
                 yield model
         yield from self._follow(response, page.next_url, len(page.items))
+
+    def _version_images(self, model: ModelCandidate, response: Response) -> Iterator[Any]:
+        pages = self.target.version_image_pages
+        for version in model.version_ids:
+            if version in self.versions_requested or not self.budget_left or pages <= 0:
+                continue
+            self.versions_requested.add(version)
+            url = self.images_url(modelVersionId=version)
+            term = response.meta.get("rw_term")
+            yield self.listing(
+                url, self.parse_images, Placement.MODEL_PAGE, term, rw_pages_left=pages
+            )
 
     def parse_images(self, response: Response) -> Iterator[Any]:
         data, instead = self._decode(response)

@@ -45,6 +45,7 @@ from crawler.gallery.extract import (
 from crawler.gallery.feed import Harvest, Shown
 from crawler.items import Discovery, FailureStatus, ModelCandidate, Placement
 from crawler.middlewares.politeness import retry_after_seconds
+from crawler.middlewares.ratelimit import host_gate
 from crawler.middlewares.warc import META_RECORD_ID, WarcRecorderMiddleware
 from crawler.spiders.lora import LoraSpider
 from evidence.capture.walls import PageState, find_wall
@@ -237,6 +238,8 @@ class GallerySpider(LoraSpider):
         )
 
     async def start(self) -> AsyncIterator[Any]:
+        if self.gate is not None:  # the browser waits at the crawler's one host gate too
+            self.gate.host_gate = host_gate(self.crawler)
         for listing in self.adapter.listings:
             yield self.listing_request(listing.url, listing.placement)
         if self.adapter.search_url is not None:

@@ -10,6 +10,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from evidence.capture.chromium import CHROMIUM_ARGS, CHROMIUM_PATH
 from evidence.capture.options import CaptureOptions
+from evidence.capture.process import user_agent_for
 from evidence.exceptions import CaptureError
 
 
@@ -45,7 +46,8 @@ async def new_context(browser: Browser, options: CaptureOptions) -> BrowserConte
     """A fresh context with the fixed, recorded environment; no cookies, no service workers."""
     return await browser.new_context(
         viewport={"width": options.viewport_width, "height": options.viewport_height},
-        user_agent=options.user_agent,
+        # the configured UA, naming the Chromium version actually running (no mismatch)
+        user_agent=user_agent_for(options.user_agent, browser.version),
         locale=options.locale,
         timezone_id=options.timezone,
         device_scale_factor=1,

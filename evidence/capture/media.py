@@ -1,19 +1,23 @@
 """The finding's media file(s) exactly as the server sent them.
 
 Taken from the page's own traffic when the page loaded it; otherwise fetched in the same
-browser context (same cookies, user agent and IP) and added to the WARC as well.
+browser context (same cookies, user agent and IP) and added to the WARC as well. A fetch follows
+redirects itself, one hop at a time, and every hop passes the capture's fetch guard first
+(``file:``, loopback and private addresses are refused and recorded as media errors).
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from playwright.async_api import BrowserContext
 from playwright.async_api import Error as PlaywrightError
 
+from evidence.capture.guarded import MAX_MEDIA_REDIRECTS, CaptureGuard
 from evidence.capture.network import Exchange
+from evidence.exceptions import FetchRefused
 
 MEDIA_DIR = "media"
 
@@ -32,11 +36,35 @@ def from_traffic(url: str, exchanges: list[Exchange]) -> Exchange | None:
     return None
 
 
-async def fetch(context: BrowserContext, url: str, timeout_s: float) -> Exchange:
-    """GET ``url`` with the context's request client; raises PlaywrightError on failure."""
-    response = await context.request.get(url, timeout=timeout_s * 1000)
+async def fetch(
+    context: BrowserContext,
+    url: str,
+    timeout_s: float,
+    guard: CaptureGuard | None = None,
+    max_bytes: int = 64 * 1024 * 1024,
+) -> Exchange:
+    """GET ``url`` with the context's request client, each redirect hop checked by ``guard``.
+
+    Raises PlaywrightError on a network failure and FetchRefused when a hop is refused.
+    """
+    guard = guard or CaptureGuard()
+    for _hop in range(MAX_MEDIA_REDIRECTS + 1):
+        await guard.check_async(url)
+        response = await context.request.get(url, timeout=timeout_s * 1000, max_redirects=0)
+        location = response.headers.get("location")
+        if not (300 <= response.status < 400 and location):
+            break
+        await response.dispose()
+        url = urljoin(url, location)
+    else:
+        raise FetchRefused(url, f"more than {MAX_MEDIA_REDIRECTS} redirects")
     try:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise FetchRefused(url, f"media of {declared} bytes is over the cap of {max_bytes}")
         body = await response.body()
+        if len(body) > max_bytes:
+            raise FetchRefused(url, f"media of {len(body)} bytes is over the cap of {max_bytes}")
         return Exchange(
             url=response.url,
             method="GET",
@@ -59,7 +87,12 @@ async def fetch(context: BrowserContext, url: str, timeout_s: float) -> Exchange
 
 
 async def collect(
-    context: BrowserContext, urls: tuple[str, ...], exchanges: list[Exchange], timeout_s: float
+    context: BrowserContext,
+    urls: tuple[str, ...],
+    exchanges: list[Exchange],
+    timeout_s: float,
+    guard: CaptureGuard | None = None,
+    max_bytes: int = 64 * 1024 * 1024,
 ) -> tuple[list[tuple[str, Exchange]], list[dict[str, str]]]:
     """``(name, exchange)`` per media URL obtained, and the errors of those that failed."""
     found: list[tuple[str, Exchange]] = []
@@ -68,9 +101,12 @@ async def collect(
         exchange = from_traffic(url, exchanges)
         if exchange is None:
             try:
-                exchange = await fetch(context, url, timeout_s)
+                exchange = await fetch(context, url, timeout_s, guard, max_bytes)
             except PlaywrightError as exc:
                 errors.append({"url": url, "error": exc.message})
+                continue
+            except FetchRefused as exc:
+                errors.append({"url": url, "error": str(exc)})
                 continue
             exchanges.append(exchange)
         if exchange.status != 200:

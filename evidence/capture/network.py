@@ -1,5 +1,8 @@
 """Recording every network response a page receives, with its server address and TLS details.
 
+A body larger than ``max_body_bytes`` (by its Content-Length, or once read) is not kept: the
+exchange records why (``body_error``) and the WARC marks the record truncated.
+
 Playwright's ``response.body()`` returns the *decoded* body, so the exchange keeps the
 original headers and the WARC writer drops ``Content-Encoding``/``Transfer-Encoding`` from the
 stored headers while recording the originals in a metadata record (research/evidence.md
@@ -48,6 +51,7 @@ class Exchange:
 class TrafficRecorder:
     """Attach to a page before navigation; ``await finish()`` after the page settles."""
 
+    max_body_bytes: int = 64 * 1024 * 1024
     exchanges: list[Exchange] = field(default_factory=list)
     failures: list[dict[str, str]] = field(default_factory=list)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -69,11 +73,17 @@ class TrafficRecorder:
     async def _collect(self, response: Response, at: datetime) -> None:
         request = response.request
         body, body_error = b"", ""
-        if not 300 <= response.status < 400:
+        declared = await _declared_length(response)
+        if declared is not None and declared > self.max_body_bytes:
+            body_error = f"body of {declared} bytes is over the cap of {self.max_body_bytes}"
+        elif not 300 <= response.status < 400:
             try:
                 body = await response.body()
             except PlaywrightError as exc:
                 body_error = exc.message
+            if len(body) > self.max_body_bytes:
+                body_error = f"body of {len(body)} bytes is over the cap of {self.max_body_bytes}"
+                body = b""
         try:
             headers = await response.headers_array()
             request_headers = await request.headers_array()
@@ -107,3 +117,14 @@ class TrafficRecorder:
         while self._tasks:
             await asyncio.gather(*list(self._tasks))
         return sorted(self.exchanges, key=lambda e: e.at)
+
+
+async def _declared_length(response: Response) -> int | None:
+    try:
+        value = await response.header_value("content-length")
+    except PlaywrightError:
+        return None
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from evidence.capture.chromium import CHROMIUM_PATH
+from evidence.capture.guarded import CaptureGuard
 
 DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -34,6 +35,7 @@ class FailureReason(StrEnum):
     NETWORK = "network"
     BROWSER = "browser"
     SEALING = "sealing"
+    REFUSED = "refused"  # the fetch guard refused the page, a redirect hop or its server
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,12 @@ class CaptureOptions:
     mhtml: bool = True
     follow_up: bool = False
     chromium_path: str = CHROMIUM_PATH
+    # a listing capture: the item's page URL, marked where the listing shows it
+    highlight_url: str | None = None
+    # what the browser and the media fetches may reach (evidence/capture/guarded.py)
+    guard: CaptureGuard = field(default_factory=CaptureGuard)
+    # a response body larger than this is not kept (recorded as truncated)
+    max_body_bytes: int = 64 * 1024 * 1024
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -65,6 +73,9 @@ class CaptureOptions:
             "settle_ms": self.settle_ms,
             "media_urls": list(self.media_urls),
             "follow_up": self.follow_up,
+            "highlight_url": self.highlight_url,
+            "fetch_policy": self.guard.describe(),
+            "max_body_bytes": self.max_body_bytes,
         }
 
 

@@ -4,6 +4,11 @@ Work happens in ``<root>/.tmp-<id>`` (with ``<root>/.tmp-<id>.pid`` naming the o
 fully sealed directory is renamed to ``<root>/<id>``. A killed capture leaves a dot-directory
 that never counts as sealed and is removed by the next capture in that root. Pages that are
 bot walls, login walls or missing (first capture) are moved to ``<root>/failed/<id>`` unsealed.
+
+Every fetch passes the capture's fetch guard (``guarded.py``): a refused page is a failed result
+naming the URL with no folder at all; a refused redirect hop or server address fails the
+capture with only ``FAILED.json`` kept. Credentials (``Cookie``, ``Authorization``,
+``Proxy-Authorization``, token query values) never reach the WARC or the metadata.
 """
 
 from __future__ import annotations
@@ -23,12 +28,16 @@ from playwright.async_api import Browser, BrowserContext, Page, Response
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from evidence.capture import dom, media, metadata, mhtml, pdf, screenshot, walls
+from evidence.capture import dom, media, metadata, mhtml, pdf, process, screenshot, walls
 from evidence.capture.browser import new_context
+from evidence.capture.chromium import CHROMIUM_ARGS, sandbox_note
+from evidence.capture.guarded import GuardedBrowsing
 from evidence.capture.network import Exchange, TrafficRecorder
 from evidence.capture.options import CaptureOptions, CaptureOutcome, CaptureResult, FailureReason
 from evidence.capture.warc import write_warc
-from evidence.exceptions import SealError
+from evidence.exceptions import FetchRefused, SealError
+from evidence.folders import private_folder
+from evidence.redact import redact_headers, redact_mapping, redact_url
 from evidence.seal import ArtifactWriter, SealConfig, canonical_json, seal_with
 
 WARC_FILE = "traffic.warc.gz"
@@ -69,11 +78,13 @@ def _alive(pid_file: Path) -> bool:
 class _Stages:
     times: dict[str, float] = field(default_factory=dict)
     _last: float = field(default_factory=time.perf_counter)
+    log: process.StepLog = field(default_factory=process.StepLog)  # UTC step log
 
     def mark(self, name: str) -> None:
         now = time.perf_counter()
         self.times[name] = self.times.get(name, 0.0) + now - self._last
         self._last = now
+        self.log.mark(name)
 
 
 @dataclass(frozen=True)
@@ -89,10 +100,26 @@ class CaptureJob:
     capture_id: str = ""
 
 
+def refused(job: CaptureJob, capture_id: str, exc: FetchRefused) -> CaptureResult:
+    """The page itself was refused by the fetch guard: nothing fetched, nothing written."""
+    return CaptureResult(
+        capture_id=capture_id,
+        url=job.url,
+        outcome=CaptureOutcome.FAILED,
+        directory=None,
+        reason=FailureReason.REFUSED,
+        message=str(exc),
+    )
+
+
 async def capture(browser: Browser, job: CaptureJob) -> CaptureResult:
     """Run one capture in a fresh context of ``browser``; never leaves a half-sealed dir."""
     capture_id = job.capture_id or new_capture_id()
-    job.root.mkdir(parents=True, exist_ok=True)
+    try:
+        await job.options.guard.check_async(job.url)
+    except FetchRefused as exc:
+        return refused(job, capture_id, exc)
+    private_folder(job.root)
     clean_stale(job.root)
     work = job.root / f".tmp-{capture_id}"
     pid_file = job.root / f".tmp-{capture_id}.pid"
@@ -112,9 +139,11 @@ async def _capture(browser: Browser, job: CaptureJob, capture_id: str, work: Pat
     stages = _Stages()
     started = datetime.now(UTC)
     writer = ArtifactWriter(work)
-    recorder = TrafficRecorder()
+    recorder = TrafficRecorder(max_body_bytes=job.options.max_body_bytes)
+    guarded = GuardedBrowsing(job.options.guard)
     context = await new_context(browser, job.options)
     try:
+        await guarded.install(context)
         page = await context.new_page()
         recorder.attach(page)
         try:
@@ -123,19 +152,34 @@ async def _capture(browser: Browser, job: CaptureJob, capture_id: str, work: Pat
             )
         except PlaywrightError as exc:
             await recorder.finish()
+            if (refusal := await guarded.settle()) is not None:
+                return _refused(job, capture_id, work, refusal)
             return _failed(job, capture_id, work, FailureReason.NETWORK, exc.message, None, "")
         await _settle(page, job.options)
         stages.mark("navigate")
+        if (refusal := await guarded.settle()) is not None:
+            await recorder.finish()
+            return _refused(job, capture_id, work, refusal)
         state = await _page_state(page, job.url, response)
         reason = walls.classify(state)
         removed = reason is FailureReason.NOT_FOUND and job.options.follow_up
-        writer.write_bytes(screenshot.VIEWPORT, await screenshot.viewport(page))
-        writer.write_bytes(screenshot.FULL_PAGE, await screenshot.full_page(page))
+        viewport_png = await screenshot.viewport(page)
+        shot_at = datetime.now(UTC)
+        writer.write_bytes(screenshot.VIEWPORT, viewport_png)
+        full_png = await screenshot.full_page(page)
+        writer.write_bytes(screenshot.FULL_PAGE, full_png)
         stages.mark("screenshot")
         if reason is not None and not removed:
             writer.write_bytes(dom.DOM_FILE, state.html.encode("utf-8"))
             await recorder.finish()
             return _failed(job, capture_id, work, reason, "", state.status, state.final_url)
+        highlight = await _highlight(page, job.options.highlight_url)
+        writer.write_bytes(
+            process.ANNOTATED_FILE,
+            process.annotate(full_png, state.final_url, shot_at, highlight, _note(job, highlight))
+            if job.options.highlight_url
+            else process.annotate(viewport_png, state.final_url, shot_at),
+        )  # a marked-up copy; the raw screenshots stay raw
         writer.write_bytes(dom.DOM_FILE, state.html.encode("utf-8"))
         writer.write_bytes(dom.TEXT_FILE, state.text.encode("utf-8"))
         stages.mark("dom")
@@ -148,6 +192,8 @@ async def _capture(browser: Browser, job: CaptureJob, capture_id: str, work: Pat
         exchanges = await recorder.finish()
         media_found, media_errors = await _media(context, job, exchanges, writer, removed)
         stages.mark("media")
+        if (refusal := await guarded.settle()) is not None:
+            return _refused(job, capture_id, work, refusal)
         redirects = await metadata.redirect_chain(response)
         certificate, certificate_error = await metadata.server_certificate(state.final_url)
         if certificate is not None:
@@ -171,31 +217,53 @@ async def _capture(browser: Browser, job: CaptureJob, capture_id: str, work: Pat
         )  # fmt: skip
     stages.mark("warc")
     outcome = CaptureOutcome.REMOVED if removed else CaptureOutcome.SEALED
+    dns = await metadata.dns_answer(job.url)
     meta = {
         "capture_id": capture_id,
         "outcome": outcome.value,
-        "requested_url": job.url,
-        "final_url": state.final_url,
+        "requested_url": redact_url(job.url),
+        "final_url": redact_url(state.final_url),
         "status": state.status,
-        "redirects": redirects,
-        "headers": [list(h) for h in main.response_headers] if main else [],
+        "redirects": redact_mapping(redirects),
+        "headers": [list(h) for h in redact_headers(main.response_headers)] if main else [],
         "server": {"ip": main.server_ip, "port": main.server_port} if main else {},
         "tls": {
             **metadata.tls_summary(main),
             "certificate_file": metadata.TLS_CERT_FILE if certificate else None,
             "certificate_error": certificate_error or None,
         },
-        "dns": await metadata.dns_answer(job.url),
+        "dns": dns,
         "environment": metadata.environment(browser_version),
         "options": job.options.as_dict(),
         "operator": job.options.operator,
         "started_utc": started.isoformat(),
         "ended_utc": datetime.now(UTC).isoformat(),
         "warc": {"file": WARC_FILE, "records": records, "responses": len(exchanges)},
-        "failed_requests": recorder.failures,
-        "media": [{"file": name, "url": ex.url, "status": ex.status} for name, ex in media_found],
-        "media_errors": media_errors,
+        "failed_requests": redact_mapping(recorder.failures),
+        "refused_requests": redact_mapping(guarded.blocked),
+        "chromium_sandbox": sandbox_note(),
+        "media": [
+            {"file": name, "url": redact_url(ex.url), "status": ex.status}
+            for name, ex in media_found
+        ],
+        "media_errors": redact_mapping(media_errors),
         "follow_up_of": list(job.earlier),
+        "highlight": (
+            {"url": job.options.highlight_url, "found": highlight is not None, "box": highlight}
+            if job.options.highlight_url
+            else None
+        ),
+        "process": {
+            "steps": list(stages.log.steps),
+            "launch": process.launch_record(job.options.chromium_path, CHROMIUM_ARGS),
+            "profile": process.FRESH_PROFILE,
+            "proxy": process.proxy_settings(),
+            "hosts_file": process.hosts_file(),
+            "dns": process.dns_check(dns, main.server_ip if main else None),
+            "user_agent": process.user_agent_check(
+                main.request_headers if main else (), browser_version
+            ),
+        },
         "subject": dict(job.subject),
     }
     writer.write_json(metadata.METADATA_FILE, meta)
@@ -220,6 +288,18 @@ async def _capture(browser: Browser, job: CaptureJob, capture_id: str, work: Pat
         seal=record.as_dict(),
         stages=dict(stages.times),
     )
+
+
+async def _highlight(page: Page, url: str | None) -> tuple[int, int, int, int] | None:
+    return await process.locate(page, url) if url else None
+
+
+def _note(job: CaptureJob, box: tuple[int, int, int, int] | None) -> str:
+    rank = job.subject.get("rank")
+    where = f" (position {rank} when crawled)" if rank else ""
+    if box is None:
+        return f"no link to the item {job.options.highlight_url}{where} found on this page"
+    return f"framed in red: the item {job.options.highlight_url}{where}"
 
 
 async def _settle(page: Page, options: CaptureOptions) -> None:
@@ -250,7 +330,12 @@ async def _media(
     if removed or not job.options.media_urls:
         return [], []
     found, errors = await media.collect(
-        context, job.options.media_urls, exchanges, job.options.navigation_timeout_s
+        context,
+        job.options.media_urls,
+        exchanges,
+        job.options.navigation_timeout_s,
+        job.options.guard,
+        job.options.max_body_bytes,
     )
     for name, exchange in found:
         writer.write_bytes(name, exchange.body)
@@ -262,6 +347,13 @@ def _main_exchange(exchanges: Sequence[Exchange], final_url: str) -> Exchange | 
         if exchange.url == final_url and exchange.resource_type == "document":
             return exchange
     return None
+
+
+def _refused(job: CaptureJob, capture_id: str, work: Path, exc: FetchRefused) -> CaptureResult:
+    """A fetch the guard refused went out during the capture: keep nothing of what was seen."""
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    return _failed(job, capture_id, work, FailureReason.REFUSED, str(exc), None, "")
 
 
 def _failed(

@@ -15,8 +15,10 @@ both sides archive the same way:
 - :meth:`WarcWriter.metadata`: a JSON metadata record, e.g. the capture's final record linking
   the renderings by SHA-256 to the main page's response (``WARC-Refers-To``, §3.4 item 2).
 
-Credentials are never archived: ``Authorization``, ``Proxy-Authorization`` and ``Cookie``
-request headers are dropped before a record is made (:func:`archived_request_headers`).
+Credentials never reach a record: every URL goes through ``evidence.redact.redact_url`` (token
+query values masked) and every header list through ``redact_headers`` (``Cookie``,
+``Set-Cookie``, ``Authorization``, ``Proxy-Authorization`` removed), for the crawler's records
+and the capture's alike.
 """
 
 from __future__ import annotations
@@ -32,10 +34,10 @@ from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
 from evidence.capture.network import Exchange
+from evidence.redact import redact_headers, redact_mapping, redact_url
 
 DECODED_AWAY = frozenset({"content-encoding", "transfer-encoding", "content-length"})
 TRANSFER_HEADERS = frozenset({"transfer-encoding"})
-CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 
 class Sink(Protocol):
@@ -52,19 +54,13 @@ class SHA256WARCWriter(WARCWriter):  # type: ignore[misc]
         return Digester("sha256")
 
 
-def archived_request_headers(
-    headers: Iterable[tuple[str, str]],
-) -> list[tuple[str, str]]:
-    """Request headers as archived: credentials and HTTP/2 pseudo-headers left out."""
-    return [
-        (name, value)
-        for name, value in headers
-        if name.lower() not in CREDENTIAL_HEADERS and not name.startswith(":")
-    ]
+def archived_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Headers as archived: credentials (evidence.redact) and HTTP/2 pseudo-headers left out."""
+    return redact_headers((name, value) for name, value in headers if not name.startswith(":"))
 
 
 def _request_line(exchange: Exchange) -> str:
-    parts = urlsplit(exchange.url)
+    parts = urlsplit(redact_url(exchange.url))
     target = parts.path or "/"
     if parts.query:
         target += f"?{parts.query}"
@@ -88,13 +84,13 @@ class WarcWriter:
         writer = self._writer
         response = self._response_record(exchange)
         request = writer.create_warc_record(
-            exchange.url,
+            redact_url(exchange.url),
             "request",
             payload=BytesIO(exchange.post_data),
             length=len(exchange.post_data),
             http_headers=StatusAndHeaders(
                 _request_line(exchange),
-                archived_request_headers(exchange.request_headers),
+                archived_headers(exchange.request_headers),
                 is_http_request=True,
             ),
         )
@@ -119,18 +115,14 @@ class WarcWriter:
         return response_id
 
     def _response_record(self, exchange: Exchange) -> Any:
+        stored = archived_headers(exchange.response_headers)
         if exchange.decoded:
-            headers = [
-                (name, value)
-                for name, value in exchange.response_headers
-                if name.lower() not in DECODED_AWAY and not name.startswith(":")
-            ]
+            headers = [(n, v) for n, v in stored if n.lower() not in DECODED_AWAY]
             headers.append(("Content-Length", str(len(exchange.body))))
         else:
             headers = [
-                (("X-Archive-Orig-" if name.lower() in TRANSFER_HEADERS else "") + name, value)
-                for name, value in exchange.response_headers
-                if not name.startswith(":")
+                (("X-Archive-Orig-" if n.lower() in TRANSFER_HEADERS else "") + n, v)
+                for n, v in stored
             ]
         warc_headers = {"WARC-Date": exchange.at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
         if exchange.server_ip:
@@ -139,7 +131,7 @@ class WarcWriter:
             warc_headers["WARC-Truncated"] = "unspecified"
         status = f"{exchange.status} {exchange.status_text}".strip()
         return self._writer.create_warc_record(
-            exchange.url,
+            redact_url(exchange.url),
             "response",
             payload=BytesIO(exchange.body),
             length=len(exchange.body),
@@ -157,7 +149,7 @@ class WarcWriter:
     ) -> str:
         """A ``resource`` record (a browser's view, not wire bytes); returns its id."""
         record = self._writer.create_warc_record(
-            url,
+            redact_url(url),
             "resource",
             payload=BytesIO(body),
             length=len(body),
@@ -177,14 +169,14 @@ class WarcWriter:
         refers_to: str | None = None,
     ) -> str:
         """A JSON ``metadata`` record; returns its id."""
-        body = _json(payload)
+        body = _json(redact_mapping(dict(payload)))
         headers: dict[str, str] = {}
         if concurrent_to:
             headers["WARC-Concurrent-To"] = concurrent_to
         if refers_to:
             headers["WARC-Refers-To"] = refers_to
         record = self._writer.create_warc_record(
-            url,
+            redact_url(url),
             "metadata",
             payload=BytesIO(body),
             length=len(body),

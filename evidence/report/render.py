@@ -21,6 +21,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from evidence.capture.browser import launch_browser
 from evidence.exceptions import ReportError
 from evidence.settings import EvidenceSettings
+from evidence.wording import reason_sentences
 
 HTML_FILE = "report.html"
 PDF_FILE = "report.pdf"
@@ -53,15 +54,6 @@ def _times(value: str | None, zone: ZoneInfo) -> dict[str, str]:
         "utc": moment.strftime("%Y-%m-%d %H:%M:%S UTC"),
         "local": moment.astimezone(zone).strftime(f"%Y-%m-%d %H:%M:%S {zone.key}"),
     }
-
-
-def _reason_text(reason: Any) -> str:
-    if isinstance(reason, Mapping):
-        for key in ("text", "reason", "message", "summary"):
-            if key in reason:
-                return str(reason[key])
-        return json.dumps(reason, ensure_ascii=False, sort_keys=True)
-    return str(reason)
 
 
 def _capture_view(folder: Path, cap: Mapping[str, Any], zone: ZoneInfo) -> dict[str, Any] | None:
@@ -97,6 +89,11 @@ def _capture_view(folder: Path, cap: Mapping[str, Any], zone: ZoneInfo) -> dict[
         "screenshot": f"{rel}/screenshot-full.png",
         "viewport": f"{rel}/screenshot-viewport.png",
         "media": [f"{rel}/{m['file']}" for m in meta.get("media", [])],
+        "images": [
+            f"{rel}/{m['file']}"
+            for m in meta.get("media", [])
+            if str(m["file"]).lower().endswith((".png", ".jpg", ".jpeg", ".webp", ".gif"))
+        ],
     }
 
 
@@ -114,13 +111,15 @@ def render_html(item: ReportInput, settings: EvidenceSettings) -> str:
     template = _environment().get_template("report.html.j2")
     return template.render(
         facts=facts,
-        reasons=[_reason_text(r) for r in facts["finding"]["reasons"]],
+        reasons=reason_sentences(facts["finding"]["reasons"]),
         captures=captures,
         latest=latest,
         references=references,
         custody=custody,
         operator=settings.operator,
         zone=zone.key,
+        key_fingerprint=facts.get("key_fingerprint") or (latest or {}).get("key_fingerprint"),
+        tolerance=f"{settings.time_tolerance_s:g}",
     )
 
 

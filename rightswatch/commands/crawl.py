@@ -93,6 +93,16 @@ def crawl(
 
         report = run_crawl(plan, on_progress=show, config_path=str(config_path(config_file)))
     Console().print(_summary(report))
+    for platform in report.platforms:
+        if platform.error:
+            console.print(f"[red]{platform.name}: {platform.error}[/]")
+        for note in platform.notes:
+            console.print(f"{platform.name}: {note}")
+        for wait in platform.waits:
+            console.print(
+                f"{platform.name}: {wait['host']} {wait['kind']} {wait['seconds']} s "
+                f"({wait['reason']})"
+            )
     if report.error:
         console.print(f"[red]{report.error}[/]")
     if not report.ok:

@@ -12,6 +12,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from evidence.models import Candidate, Character, Finding, FindingStatus, Platform
+from evidence.placement import ItemPlacement
 from evidence.store import Store
 from rightswatch.commands.options import (
     config_option,
@@ -28,19 +29,12 @@ def findings() -> None:
 
 
 def discovery_of(candidate: Candidate) -> dict[str, Any]:
-    """Where the platform showed the candidate: placement, rank, listing and search term.
-
-    The crawl records it with the candidate (``raw.crawl.discovery``, crawler.items.Discovery).
-    """
-    crawl = (candidate.raw or {}).get("crawl") or {}
-    found = crawl.get("discovery") if isinstance(crawl, dict) else None
-    found = found if isinstance(found, dict) else {}
-    return {
-        "placement": found.get("placement"),
-        "rank": found.get("rank"),
-        "listing_url": found.get("listing_url"),
-        "term": found.get("term"),
-    }
+    """Where the platform showed the candidate: placement, rank, listing and search term
+    (evidence.placement.ItemPlacement, as the crawl recorded it)."""
+    found = ItemPlacement.from_raw(candidate.raw)
+    if found is None:
+        return {"placement": None, "rank": None, "listing_url": None, "term": None}
+    return found.to_json()
 
 
 def list_findings(
@@ -144,3 +138,76 @@ def list_(
     console = Console()
     console.print(table)
     console.print(f"{len(rows)} finding{'s' if len(rows) != 1 else ''}")
+
+
+def _decide(
+    finding_id: int,
+    target: FindingStatus,
+    reason: str | None,
+    reviewer: str,
+    config_file: Path | None,
+    database_url: str | None,
+) -> None:
+    from evidence.exceptions import DecisionError, NotFound
+    from evidence.lifecycle import Cause, change_status
+
+    store = open_store(database_url, open_config(config_file, required=False))
+    try:
+        with store.session() as session:
+            change = change_status(
+                session, finding_id, target, cause=Cause.REVIEW, actor=reviewer, reason=reason,
+                details={"decision": target.value, "via": "command line"},
+            )  # fmt: skip
+    except (DecisionError, NotFound) as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        store.dispose()
+    click.echo(
+        f"finding {finding_id}: {change.previous.value} -> {change.status.value} "
+        f"by {reviewer} (custody entry {change.entry.seq})"
+    )
+
+
+reviewer_option = click.option(
+    "--reviewer", required=True, help="Who decides (recorded in the custody log)."
+)
+
+
+@findings.command("confirm")
+@click.argument("finding_id", type=int)
+@click.option("--reason", default=None, help="Why it resembles the character (optional).")
+@reviewer_option
+@config_option
+@database_option
+def confirm(
+    finding_id: int,
+    reason: str | None,
+    reviewer: str,
+    config_file: Path | None,
+    database_url: str | None,
+) -> None:
+    """Confirm that a finding resembles its character (custody entry names you and why).
+
+    rightswatch findings confirm 42 --reviewer "Jane Doe" --reason "same face and costume"
+    """
+    _decide(finding_id, FindingStatus.CONFIRMED, reason, reviewer, config_file, database_url)
+
+
+@findings.command("dismiss")
+@click.argument("finding_id", type=int)
+@click.option("--reason", required=True, help="Why it does not resemble the character.")
+@reviewer_option
+@config_option
+@database_option
+def dismiss(
+    finding_id: int,
+    reason: str,
+    reviewer: str,
+    config_file: Path | None,
+    database_url: str | None,
+) -> None:
+    """Dismiss a finding with a reason (custody entry names you and why).
+
+    rightswatch findings dismiss 42 --reviewer "Jane Doe" --reason "different character"
+    """
+    _decide(finding_id, FindingStatus.DISMISSED, reason, reviewer, config_file, database_url)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -137,7 +138,7 @@ def list_(
                 "size_bytes": ref.size_bytes,
                 "width": ref.width,
                 "height": ref.height,
-                "hashes": ref.hashes,
+                **_engine_hashes(ref.fingerprint),
             }
             for client, char, ref in session.execute(query)
         ]
@@ -157,3 +158,9 @@ def list_(
         )
     console.print(table)
     console.print(f"{len(rows)} reference image{'s' if len(rows) != 1 else ''}")
+
+
+def _engine_hashes(fingerprint: dict[str, Any] | None) -> dict[str, str | None]:
+    """The engine's PDQ and pHash of the reference as stored (upright orientation)."""
+    upright = ((fingerprint or {}).get("orientations") or {}).get("original") or {}
+    return {"pdq": upright.get("pdq"), "phash": upright.get("phash")}

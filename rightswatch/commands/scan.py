@@ -12,15 +12,8 @@ from rich.table import Table
 
 from rightswatch.commands.options import config_option, database_option, open_config, open_store
 from rightswatch.errors import ConfigError
-from rightswatch.likeness import (
-    ScanResult,
-    character_profiles,
-    engine_thresholds,
-    iter_scan_files,
-    refresh_fingerprints,
-    scan_files,
-    stored_fingerprints,
-)
+from rightswatch.likeness import ScanResult, iter_scan_files, scan_spec
+from rightswatch.scanpool import ScanPool
 
 PROGRESS_FROM = 20
 
@@ -32,7 +25,7 @@ PROGRESS_FROM = 20
     "--workers",
     type=click.IntRange(0, 64),
     default=0,
-    help="Processes [default: 1, or 2 from 200 files on].",
+    help="Processes [default: one per usable CPU when the files are many enough].",
 )
 @config_option
 @database_option
@@ -58,32 +51,30 @@ def scan(
         raise ConfigError("scan needs a watch.toml (create one with 'rightswatch init')")
     store = open_store(database_url, config)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    for problem in refresh_fingerprints(store):
+    spec = scan_spec(store, config)
+    store.dispose()
+    for problem in spec.problems:
         err.print(f"[yellow]reference skipped[/] {problem}")
-    fingerprints = stored_fingerprints(store, config)
-    if not fingerprints:
+    if not spec.fingerprints:
         err.print("[yellow]no reference images in the library: only text signals are used[/]")
     files = iter_scan_files(paths)
-    results = scan_files(
-        files,
-        character_profiles(config),
-        fingerprints,
-        engine_thresholds(config),
-        workers=workers,
-    )
     console = Console(stderr=as_json)
     table = Table("file", "decision", "character", "reference", "score", "reason")
-    with Progress(
-        TextColumn("scanning"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        disable=len(files) < PROGRESS_FROM,
-    ) as bar:
+    # the pool's workers start here, before the progress bar's thread
+    with (
+        ScanPool(spec, workers=workers, files=len(files)) as pool,
+        Progress(
+            TextColumn("scanning"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+            disable=len(files) < PROGRESS_FROM,
+        ) as bar,
+    ):
         task = bar.add_task("scan", total=len(files))
-        for result in results:
+        for result in pool.map([str(p) for p in files]):
             bar.advance(task)
             if as_json:
                 click.echo(json.dumps(result.to_json(), ensure_ascii=False))

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 import scheduler
-from evidence.store import redact
+from evidence.redact import redact_logs
+from evidence.store import DATABASE_ENV, redact
 from rightswatch.commands.options import config_option, database_option, open_config, open_store
 from rightswatch.config import WatchConfig, config_path
 from rightswatch.errors import ConfigError
@@ -22,8 +26,14 @@ JOB_FUNCS = {
 
 
 def job_specs(config: WatchConfig, config_file: Path, database_url: str) -> list[scheduler.JobSpec]:
-    """One job per [[schedules]] entry of the configuration."""
-    kwargs = {"config_path": str(config_file.resolve()), "database_url": database_url}
+    """One job per [[schedules]] entry of the configuration.
+
+    A job's arguments are stored in the case file's job table, so a database URL that carries
+    a password is not among them: the job finds it where the scheduler did (the environment,
+    which :func:`_setup` fills, or the config's [database] url).
+    """
+    stored = None if _has_password(database_url) else database_url
+    kwargs = {"config_path": str(config_file.resolve()), "database_url": stored}
     return [
         scheduler.JobSpec(
             id=f"{config.client.name}:{s.name}", func=JOB_FUNCS[s.job], cron=s.cron, kwargs=kwargs
@@ -41,7 +51,16 @@ def _setup(
     store = open_store(database_url, config)  # migrations, and a clear error when unreachable
     url = store.url
     store.dispose()
+    if _has_password(url):  # jobs run in this process: they find the URL here, not in the DB
+        os.environ[DATABASE_ENV] = url
     return job_specs(config, path, url), scheduler.SchedulerOptions(database_url=url)
+
+
+def _has_password(url: str) -> bool:
+    try:
+        return make_url(url).password is not None
+    except ArgumentError:
+        return False
 
 
 @click.group()
@@ -64,6 +83,7 @@ def start(config_file: Path | None, database_url: str | None) -> None:
     if not specs:
         raise ConfigError("no [[schedules]] in the configuration: nothing to run")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    redact_logs()
     console = Console(stderr=True)
     console.print(f"scheduler on {redact(options.database_url)}: {len(specs)} job(s)")
 

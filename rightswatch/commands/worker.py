@@ -7,9 +7,13 @@ from pathlib import Path
 
 import click
 
+from evidence.redact import redact_logs
+from evidence.store import resolve_url
 from rightswatch.commands.options import config_option, open_config
 from rightswatch.distributed.actors import WorkerContext
 from rightswatch.distributed.broker import BrokerOptions
+from rightswatch.distributed.errors import DistributedError
+from rightswatch.distributed.messages import load_secret
 from rightswatch.distributed.worker import QUEUES, WorkerOptions, run_worker
 from rightswatch.evidence_settings import evidence_settings
 
@@ -43,20 +47,35 @@ def worker(
     """Run queued crawl shards and captures until SIGTERM (distributed mode).
 
     Start as many as needed, on any machine that reaches Redis and the PostgreSQL case file.
-    Capture tasks need the config's [evidence] section (keys, TSA) and Chromium.
+    Messages carry ids only and must be signed with the secret shared by the coordinator and
+    every worker ($RIGHTSWATCH_WORKER_SECRET or $RIGHTSWATCH_WORKER_SECRET_FILE); the worker
+    takes the case file ($RIGHTSWATCH_DATABASE_URL or the config's [database] url), folders and
+    platforms from its own configuration. Capture tasks need the [evidence] section (keys, TSA)
+    and Chromium.
 
-    RIGHTSWATCH_REDIS_URL=redis://queue:6379/0 rightswatch worker --config watch.toml --threads 2
+    RIGHTSWATCH_REDIS_URL=redis://queue:6379/0 RIGHTSWATCH_WORKER_SECRET_FILE=/etc/rw/secret \
+    rightswatch worker --config watch.toml --threads 2
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    config = open_config(config_file, required=False)
+    redact_logs()
+    config = open_config(config_file)
+    assert config is not None
+    secret = load_secret()
+    chosen = tuple(q.strip() for q in queues.split(",") if q.strip())
+    unknown = sorted(set(chosen) - set(QUEUES))
+    if unknown or not chosen:
+        named = ", ".join(unknown) or "(none)"
+        raise DistributedError(f"--queues: unknown queue {named} (known: crawl, capture)")
     context = WorkerContext(
-        output_root=output_dir
-        or (config.resolve(config.evidence.folder) / "crawls" if config else None),
-        evidence=evidence_settings(config) if config else None,
+        secret=secret,
+        database_url=resolve_url(None, config.database.url),
+        config=config,
+        output_root=output_dir or config.resolve(config.evidence.folder) / "crawls",
+        evidence=evidence_settings(config),
     )
     options = WorkerOptions(
         redis_url=redis_url,
-        queues=tuple(q.strip() for q in queues.split(",") if q.strip()),
+        queues=chosen,
         threads=threads,
         broker=BrokerOptions(
             heartbeat_timeout_ms=int(heartbeat_timeout * 1000),

@@ -4,6 +4,7 @@ Switched on by ``RIGHTSWATCH_REDIS_URL``. The engine is Dramatiq on its Redis br
 docs/scaling.md for the choice); the case file is a shared PostgreSQL database.
 
     broker.py       connection, namespace, the result board the coordinator waits on
+    messages.py     signed, typed, id-only task messages and the workers' shared secret
     shards.py       cutting a crawl plan into shards; running one shard in a child process
     captures.py     one final capture per finding and time slot (idempotency key + lease)
     actors.py       the two tasks, declared on a broker; the worker's context

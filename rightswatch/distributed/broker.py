@@ -24,6 +24,7 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage
 
+from evidence.redact import redact_url
 from rightswatch.distributed.errors import BrokerUnavailable
 
 REDIS_ENV = "RIGHTSWATCH_REDIS_URL"
@@ -43,13 +44,8 @@ def enabled() -> bool:
 
 
 def redact(url: str) -> str:
-    """The URL with any password hidden."""
-    head, sep, tail = url.rpartition("@")
-    if not sep:
-        return url
-    scheme, _, auth = head.partition("://")
-    user = auth.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{tail}"
+    """The URL with any password (and token parameter) hidden."""
+    return redact_url(url)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from evidence.capture import CaptureOptions, CaptureOutcome, CaptureResult
 from evidence.capture.options import FailureReason
 from evidence.casefile import capture_findings
 from evidence.models import Capture, CaptureStatus
+from evidence.paths import resolve_stored
 from evidence.settings import EvidenceSettings
 from evidence.store import Store
 
@@ -42,15 +43,16 @@ def slot_key(finding_id: int, slot: str) -> str:
     return f"finding:{finding_id}:slot:{slot}"
 
 
-def result_from_row(row: Capture) -> CaptureResult:
-    """The :class:`CaptureResult` a recorded capture row stands for."""
+def result_from_row(row: Capture, root: Path) -> CaptureResult:
+    """The :class:`CaptureResult` a recorded capture row stands for (``root``: the evidence
+    folder its stored path is relative to)."""
     meta = row.meta or {}
     reason = meta.get("reason")
     return CaptureResult(
         capture_id=str(meta.get("capture_id") or ""),
         url=row.url,
         outcome=CaptureOutcome(meta.get("outcome") or row.status.value),
-        directory=Path(row.bundle_path) if row.bundle_path else None,
+        directory=resolve_stored(row.bundle_path, root) if row.bundle_path else None,
         final_url=str(meta.get("final_url") or ""),
         status=row.http_status,
         reason=FailureReason(reason) if reason else None,
@@ -93,7 +95,7 @@ def result_from_json(data: dict[str, Any]) -> CaptureResult:
     )
 
 
-def _settle_slot(store: Store, key: str) -> CaptureResult | None:
+def _settle_slot(store: Store, key: str, root: Path) -> CaptureResult | None:
     """The final capture holding ``key``, or None after freeing the key from a dead try."""
     with store.session() as session:
         row = session.scalar(
@@ -102,7 +104,7 @@ def _settle_slot(store: Store, key: str) -> CaptureResult | None:
         if row is None:
             return None
         if row.status in FINAL:
-            return result_from_row(row)
+            return result_from_row(row, root)
         if row.status is CaptureStatus.PENDING:
             row.status = CaptureStatus.FAILED
             row.error = "abandoned: the worker capturing it stopped before recording a result"
@@ -126,7 +128,7 @@ def capture_in_slot(
     """
     key = slot_key(finding_id, slot)
     with lease.hold(store, f"capture:{key}", ttl=LEASE_TTL):
-        done = _settle_slot(store, key)
+        done = _settle_slot(store, key, settings.folder)
         if done is not None:
             return done
         return capture_findings(store, [finding_id], settings, options, keys={finding_id: key})[0]

@@ -30,6 +30,7 @@ from crawler.run import (
     Progress,
     ProgressCallback,
     close_run,
+    no_answer,
     open_run,
     run_status,
 )
@@ -40,6 +41,7 @@ from rightswatch.distributed.actors import register
 from rightswatch.distributed.broker import Connection, ResultBoard, connect
 from rightswatch.distributed.captures import hour_slot, result_from_json
 from rightswatch.distributed.errors import WaitTimedOut
+from rightswatch.distributed.messages import CaptureTask, ShardTask, load_secret, seal
 from rightswatch.distributed.shards import ShardResult, split_plan
 
 POLL_S = 0.25
@@ -116,10 +118,17 @@ def run_distributed_crawl(
     config_path: str | None = None,
     redis_url: str | None = None,
     connection: Connection | None = None,
+    secret: bytes | None = None,
 ) -> CrawlReport:
-    """Run ``plan`` on the workers, one task per shard; return its :class:`CrawlReport`."""
+    """Run ``plan`` on the workers, one task per shard; return its :class:`CrawlReport`.
+
+    Each message names the run, the shard and the plan's ``full``/``max_items``; the workers
+    build the shard's plan from their own configuration (``secret``: the workers' message
+    secret, default :func:`messages.load_secret`).
+    """
     if not plan.targets:
         raise CrawlConfigError("nothing to crawl: no platform selected")
+    secret = secret or load_secret()
     conn = connection or connect(redis_url)
     actors = register(conn)
     store = Store.open(plan.database_url)
@@ -132,8 +141,9 @@ def run_distributed_crawl(
     pieces = split_plan(replace(plan, run_id=run_id))
     board = ResultBoard(conn, f"crawl-{run_id}-{uuid.uuid4().hex[:8]}")
     owners = {shard.key: shard.platform for shard, _ in pieces}
-    for shard, piece in pieces:
-        actors.crawl_shard.send(run_id, shard.key, piece.to_json(), board.key_suffix)
+    for shard, _piece in pieces:
+        task = ShardTask(run_id, shard.key, plan.full, plan.max_items, board.key_suffix)
+        actors.crawl_shard.send(seal(task, secret))
     names = [t.name for t in plan.targets]
 
     def changed(posted: dict[str, dict[str, Any]]) -> None:
@@ -155,6 +165,7 @@ def run_distributed_crawl(
     error = None
     if missing:
         error = str(WaitTimedOut(f"crawl run {run_id}", missing, timeout_s or 0))
+    error = error or no_answer(platforms)
     report = CrawlReport(
         run_id=run_id,
         status=run_status(platforms, error),
@@ -196,19 +207,22 @@ def run_distributed_captures(
     timeout_s: float | None = None,
     redis_url: str | None = None,
     connection: Connection | None = None,
+    secret: bytes | None = None,
 ) -> list[CaptureResult]:
     """Capture each finding on the workers, at most one final capture per finding and slot.
 
-    ``slot`` defaults to the current UTC hour. Results come back in ``finding_ids`` order; a
+    ``slot`` defaults to the current UTC hour. The workers capture from their own case file,
+    which must be ``store``'s database. Results come back in ``finding_ids`` order; a
     finding whose task did not finish in time, or failed, gets a FAILED result saying why.
     """
     slot = slot or hour_slot()
+    secret = secret or load_secret()
     conn = connection or connect(redis_url)
     actors = register(conn)
     board = ResultBoard(conn, f"capture-{uuid.uuid4().hex[:12]}")
     ids = list(dict.fromkeys(finding_ids))
     for finding_id in ids:
-        actors.capture_slot.send(store.url, finding_id, slot, board.key_suffix)
+        actors.capture_slot.send(seal(CaptureTask(finding_id, slot, board.key_suffix), secret))
     posted = _wait(board, len(ids), timeout_s)
     results: list[CaptureResult] = []
     for finding_id in finding_ids:

@@ -4,6 +4,7 @@
     └── DistributedError         distributed mode could not do its work
         ├── BrokerUnavailable    Redis cannot be reached at RIGHTSWATCH_REDIS_URL
         ├── ShardFailed          a crawl shard's child process failed (the task is retried)
+        │   └── ShardRejected    a signed shard task this worker cannot run (never retried)
         └── WaitTimedOut         the work did not finish within the caller's timeout
 
 Each message names the Redis URL (password hidden), the run, shard or finding it is about.
@@ -35,6 +36,10 @@ class ShardFailed(DistributedError):
         self.shard = shard
         self.reason = reason
         super().__init__(f"crawl run {run_id}, shard {shard}: {reason}")
+
+
+class ShardRejected(ShardFailed):
+    """The run is not running in this worker's case file, or the shard is not in its config."""
 
 
 class WaitTimedOut(DistributedError):

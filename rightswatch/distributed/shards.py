@@ -2,43 +2,40 @@
 
 A shard is one listing of one platform, walked to its end by one worker:
 
-- Civitai: one shard per search term, one per tag, one for the "recent images" pages. A search
+- Civitai: one shard per search term, one per tag, one for the recent models and images. A search
   term's listing needs cursor pagination (platforms.md §1.2: ``query`` with ``page`` is a 400)
   and each cursor comes from the page before, so a listing cannot be cut into page ranges
   without forging cursors; numbered pages exist only for the first 1,000 items of tag and
   recent listings (§1.2, §1.5), which the incremental stop rule ends after a few pages anyway.
-- Hugging Face: one shard per search term (the ``Link: rel="next"`` chain is sequential, §2.1).
+- Hugging Face: one shard per search term (the ``Link: rel="next"`` chain is sequential, §2.1),
+  and one for the ``text-to-image`` and base-model adapter listings (untagged LoRAs).
 - JavaScript galleries: one shard per platform (every crawl starts on the home page and the
   feeds are cursor-based infinite scrolls, platforms.md §4.4).
 
 A model found by two terms is fetched by both shards; the case file's unique key (platform,
-kind, external id) and the record pipeline's upsert keep one candidate. A shard runs as
-``python -m crawler.run`` in a child process (Twisted cannot restart in a process); the child
-is killed with its worker (``PR_SET_PDEATHSIG``), so a redelivered shard never races an orphan.
+kind, external id) and the record pipeline's upsert keep one candidate. A shard runs in a crawl
+child started by :func:`crawler.launch.launch_crawl_child`, the launcher local runs use too; the
+child is killed with its worker (``PR_SET_PDEATHSIG``), so a redelivered shard never races an
+orphan.
 """
 
 from __future__ import annotations
 
-import ctypes
 import enum
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from crawler.launch import launch_crawl_child
 from crawler.plan import CrawlPlan, PlatformTarget
-from crawler.run import PlatformReport, Progress
+from crawler.run import PlatformReport, Progress, progress_lines
+from evidence.folders import private_folder
 from evidence.models import PlatformKind
 from rightswatch.distributed.errors import ShardFailed
-
-PR_SET_PDEATHSIG = 1
 
 
 class Listing(enum.StrEnum):
@@ -74,8 +71,14 @@ class Shard:
             return whole
         terms = (self.value,) if self.listing is Listing.TERM else ()
         tags = (self.value,) if self.listing is Listing.TAG else ()
-        recent = whole.recent_pages if self.listing is Listing.RECENT else 0
-        return replace(whole, search_terms=terms, tags=tags, recent_pages=recent)
+        recent = self.listing is Listing.RECENT
+        return replace(
+            whole,
+            search_terms=terms,
+            tags=tags,
+            recent_pages=whole.recent_pages if recent else 0,
+            recent_model_pages=whole.recent_model_pages if recent else 0,
+        )
 
 
 def split_target(target: PlatformTarget) -> list[Shard]:
@@ -85,8 +88,9 @@ def split_target(target: PlatformTarget) -> list[Shard]:
     shards = [Shard(target.name, Listing.TERM, t) for t in dict.fromkeys(target.search_terms)]
     if target.kind is PlatformKind.CIVITAI:
         shards += [Shard(target.name, Listing.TAG, t) for t in dict.fromkeys(target.tags)]
-        if target.recent_pages > 0:
-            shards.append(Shard(target.name, Listing.RECENT))
+    recent_models = target.kind is PlatformKind.CIVITAI and target.recent_model_pages > 0
+    if target.recent_pages > 0 or recent_models:
+        shards.append(Shard(target.name, Listing.RECENT))
     return shards
 
 
@@ -142,15 +146,6 @@ class ShardResult:
         )
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def _preexec() -> Callable[[], None] | None:
-    return _die_with_parent if sys.platform.startswith("linux") else None
-
-
 def run_shard(
     run_id: int,
     shard_key: str,
@@ -160,37 +155,21 @@ def run_shard(
 ) -> PlatformReport:
     """Crawl one shard in a child process; its files go to a fresh folder per attempt."""
     folder = f"{slug(shard_key)}-{uuid.uuid4().hex[:8]}"
-    attempt = output_root / f"run-{run_id}" / "shards" / folder
-    (attempt / f"run-{run_id}").mkdir(parents=True, exist_ok=True)  # the child logs there
+    attempt = private_folder(output_root / f"run-{run_id}" / "shards" / folder)
+    private_folder(attempt / f"run-{run_id}")  # the child logs there
     plan = replace(plan, run_id=run_id, output_dir=attempt)
-    plan_file, report_file = attempt / "plan.json", attempt / "report.json"
-    plan_file.write_text(plan.to_json(), encoding="utf-8")
-    with (attempt / "child.log").open("ab") as log:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "crawler.run", str(plan_file), str(report_file)],
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            preexec_fn=_preexec(),  # only prctl(2) between fork and exec
-        )
-        try:
-            assert child.stdout is not None
-            for line in child.stdout:
-                progress = Progress.from_line(line)
-                if progress is not None and on_progress is not None:
-                    on_progress(progress)
-            code = child.wait()
-        except BaseException:
-            child.kill()
-            child.wait()
-            raise
-    if code != 0 or not report_file.exists():
-        raise ShardFailed(run_id, shard_key, f"crawl child exited with {code}; see {attempt}")
-    data = json.loads(report_file.read_text(encoding="utf-8"))
+    outcome = launch_crawl_child(
+        plan, attempt, log_file=attempt / "child.log", on_line=progress_lines(on_progress)
+    )
+    error = outcome.error(None)
+    if error is not None:
+        raise ShardFailed(run_id, shard_key, f"{error} ({attempt})")
+    data = json.loads(outcome.report_file.read_text(encoding="utf-8"))
     reports = data.get("platforms") or []
     if len(reports) != 1:
-        raise ShardFailed(run_id, shard_key, f"expected one platform report in {report_file}")
+        raise ShardFailed(
+            run_id, shard_key, f"expected one platform report in {outcome.report_file}"
+        )
     p = reports[0]
     return PlatformReport(
         name=str(p["name"]),

@@ -1,7 +1,8 @@
 """A reviewer's decisions on a finding, each written to the custody log with their name.
 
-Every decision is a ``decided`` event in the finding's hash-chained custody log
-(evidence/ledger.py), in the same transaction as the status change, with the reviewer as actor.
+Every decision goes through the evidence package's lifecycle owner
+(:func:`evidence.lifecycle.change_status`): a ``decided`` event in the finding's hash-chained
+custody log, in the same transaction as the status change, with the reviewer as actor.
 
 The engine only proposes; a person confirms that a candidate *resembles* a character before any
 notice is drafted. Allowed moves:
@@ -17,17 +18,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from evidence import ledger
-from evidence.custody import CustodyAction
+from evidence.exceptions import DecisionError, NotFound
+from evidence.lifecycle import MAX_REASON_LENGTH, REVIEWABLE, Cause, change_status
 from evidence.models import Finding, FindingStatus
 from rightswatch.review import allowlist
 from rightswatch.review.errors import DecisionRefused
 
-MAX_REASON_LENGTH = 2000
-REVIEWABLE = frozenset({FindingStatus.NEW, FindingStatus.CONFIRMED, FindingStatus.DISMISSED})
+__all__ = ["MAX_REASON_LENGTH", "REVIEWABLE", "Outcome", "allowlist_creator", "confirm", "dismiss"]
 
 
 @dataclass(frozen=True)
@@ -46,13 +47,26 @@ def _finding(session: Session, finding_id: int) -> Finding:
     return row
 
 
-def _reason(finding_id: int, reason: str | None, *, required: bool) -> str | None:
-    text = (reason or "").strip()
-    if required and not text:
-        raise DecisionRefused(finding_id, "a reason is required")
-    if len(text) > MAX_REASON_LENGTH:
-        raise DecisionRefused(finding_id, f"the reason exceeds {MAX_REASON_LENGTH} characters")
-    return text or None
+def _decide(
+    session: Session,
+    finding_id: int,
+    target: FindingStatus,
+    *,
+    reviewer: str,
+    reason: str | None,
+    details: dict[str, Any],
+) -> FindingStatus:
+    """The lifecycle owner's status change; its refusals become :class:`DecisionRefused`."""
+    try:
+        change = change_status(
+            session, finding_id, target, cause=Cause.REVIEW, actor=reviewer, reason=reason,
+            details=details,
+        )  # fmt: skip
+    except NotFound as exc:
+        raise DecisionRefused(finding_id, "no such finding") from exc
+    except DecisionError as exc:
+        raise DecisionRefused(finding_id, str(exc).split(": ", 1)[-1]) from exc
+    return change.status
 
 
 def confirm(
@@ -60,38 +74,24 @@ def confirm(
 ) -> Outcome:
     """A person agrees the candidate resembles the character."""
     row = _finding(session, finding_id)
-    text = _reason(finding_id, note, required=False)
-    previous = row.status
-    row.status, row.status_reason, row.reviewer = FindingStatus.CONFIRMED, text, reviewer
-    ledger.record(
-        session,
-        CustodyAction.DECIDED,
-        actor=reviewer,
-        finding_id=finding_id,
-        details={
-            "decision": "confirmed",
-            "from": previous.value,
-            "finding": f"resembles {row.character.name}",
-            "note": text,
-        },
-    )
-    return Outcome(finding_id, row.status, f"Confirmed: resembles {row.character.name}.")
+    name = row.character.name
+    status = _decide(
+        session, finding_id, FindingStatus.CONFIRMED, reviewer=reviewer, reason=note,
+        details={"decision": "confirmed", "finding": f"resembles {name}", "note": note},
+    )  # fmt: skip
+    return Outcome(finding_id, status, f"Confirmed: resembles {name}.")
 
 
 def dismiss(session: Session, finding_id: int, *, reviewer: str, reason: str | None) -> Outcome:
     """A person judges the candidate not to resemble the character (a reason is required)."""
-    row = _finding(session, finding_id)
-    text = _reason(finding_id, reason, required=True)
-    previous = row.status
-    row.status, row.status_reason, row.reviewer = FindingStatus.DISMISSED, text, reviewer
-    ledger.record(
-        session,
-        CustodyAction.DECIDED,
-        actor=reviewer,
-        finding_id=finding_id,
-        details={"decision": "dismissed", "from": previous.value, "reason": text},
-    )
-    return Outcome(finding_id, row.status, "Dismissed.")
+    _finding(session, finding_id)
+    if not (reason or "").strip():
+        raise DecisionRefused(finding_id, "a reason is required")
+    status = _decide(
+        session, finding_id, FindingStatus.DISMISSED, reviewer=reviewer, reason=reason,
+        details={"decision": "dismissed"},
+    )  # fmt: skip
+    return Outcome(finding_id, status, "Dismissed.")
 
 
 def allowlist_creator(
@@ -104,22 +104,16 @@ def allowlist_creator(
         raise DecisionRefused(finding_id, "the platform names no creator to allowlist")
     character = row.character.name
     added = allowlist.add_creator(config_path, character, creator)
-    previous = row.status
     reason = f"creator {creator!r} is on the allowlist of {character}"
-    row.status, row.status_reason, row.reviewer = FindingStatus.DISMISSED, reason, reviewer
-    ledger.record(
-        session,
-        CustodyAction.DECIDED,
-        actor=reviewer,
-        finding_id=finding_id,
+    status = _decide(
+        session, finding_id, FindingStatus.DISMISSED, reviewer=reviewer, reason=reason,
         details={
             "decision": "allowlisted",
-            "from": previous.value,
             "creator": creator,
             "character": character,
             "config": str(config_path),
             "already_listed": not added,
         },
-    )
+    )  # fmt: skip
     verb = "Added" if added else "Already listed:"
-    return Outcome(finding_id, row.status, f"{verb} {creator} on the allowlist of {character}.")
+    return Outcome(finding_id, status, f"{verb} {creator} on the allowlist of {character}.")

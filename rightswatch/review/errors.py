@@ -30,7 +30,7 @@ class UnsafeBind(ReviewError):
         self.host = host
         super().__init__(
             f"refusing to serve the review dashboard on {host}: a non-loopback address needs "
-            "a token (--token or RIGHTSWATCH_REVIEW_TOKEN)"
+            "a token (--token-file, RIGHTSWATCH_REVIEW_TOKEN_FILE or RIGHTSWATCH_REVIEW_TOKEN)"
         )
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from evidence.models import Candidate, Capture, CaptureStatus
+from evidence.paths import resolve_stored
 from rightswatch.review.security import relative_to_root
 
 # what evidence capture writes into a capture directory (evidence/capture/screenshot.py)
@@ -47,7 +48,11 @@ class CaptureFiles:
 
 def capture_files(capture: Capture, evidence_root: Path) -> CaptureFiles:
     """The screenshots and media a capture directory holds (none for a zip or a missing one)."""
-    bundle = relative_to_root(evidence_root, capture.bundle_path)
+    if not capture.bundle_path:
+        return CaptureFiles(None, (), ())
+    # stored relative to the evidence folder; older rows hold an absolute path, looked for
+    # under the folder as it is now when the case folder was moved
+    bundle = relative_to_root(evidence_root, resolve_stored(capture.bundle_path, evidence_root))
     if bundle is None:
         return CaptureFiles(None, (), ())
     folder = evidence_root / bundle
@@ -70,7 +75,11 @@ def capture_files(capture: Capture, evidence_root: Path) -> CaptureFiles:
 def candidate_thumbnail(
     candidate: Candidate, captures: Iterable[Capture], evidence_root: Path
 ) -> str | None:
-    """Best picture of the candidate: stored media, captured media, screenshot, then its URL."""
+    """Best stored picture of the candidate: crawled media, captured media, then a screenshot.
+
+    Never the platform's own media URL: the reviewer's browser loads images only from the
+    dashboard (``img-src 'self' data:``), so a platform cannot learn who reviews or when.
+    """
     crawl = candidate.raw.get("crawl")
     for scope in (crawl if isinstance(crawl, dict) else {}, candidate.raw):
         for key in MEDIA_PATH_KEYS:
@@ -92,4 +101,4 @@ def candidate_thumbnail(
         files = capture_files(capture, evidence_root)
         if files.screenshots:
             return files.screenshots[0]
-    return web_url(candidate.media_url)
+    return None

@@ -2,8 +2,11 @@
 
 * The server binds 127.0.0.1 unless told otherwise; any other address needs a token
   (:func:`check_bind`).
-* A session lives in a signed cookie (HMAC-SHA256, HttpOnly, SameSite=Strict) holding the
-  reviewer's name, whether the token was given, and a per-session CSRF token.
+* A session lives in a signed cookie (HMAC-SHA256, HttpOnly, SameSite=Strict, ``Secure`` when
+  the request came over https) holding the reviewer's name, whether the token was given, a
+  per-session CSRF token and a server-side session id: a cookie whose id is not live in the
+  server's :class:`~rightswatch.review.settings.SessionTable` (revoked at sign-out or sign-in,
+  or older than 12 hours) is worth nothing.
 * Every state-changing request (anything but GET/HEAD/OPTIONS) must carry that CSRF token in the
   ``csrf_token`` form field or the ``X-CSRF-Token`` header, else it is refused with 403.
 * Files are served only from below the evidence folder (:func:`confine`).
@@ -44,8 +47,8 @@ MAX_FORM_BYTES = 1024 * 1024
 SECURITY_HEADERS = (
     (
         b"content-security-policy",
-        b"default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self' data: https: "
-        b"http:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        b"default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self' data:; "
+        b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     ),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -157,8 +160,17 @@ def _unb64(text: str) -> bytes:
         raise ValueError("bad base64") from exc
 
 
-def new_session() -> dict[str, Any]:
-    return {"csrf": secrets.token_urlsafe(32), "reviewer": None, "auth": False}
+def new_session(settings: ReviewSettings) -> dict[str, Any]:
+    """An anonymous session with its own server-side id and CSRF token."""
+    sid = settings.sessions.issue()
+    return {"csrf": secrets.token_urlsafe(32), "reviewer": None, "auth": False, "sid": sid}
+
+
+def restart_session(settings: ReviewSettings, session: dict[str, Any], **values: Any) -> None:
+    """Revoke ``session``'s id and give it a new one and a new CSRF token (sign-in, sign-out):
+    a copy of the old cookie is worthless from now on."""
+    settings.sessions.revoke(session.get("sid"))
+    session.update(new_session(settings), **values)
 
 
 class Guard:
@@ -175,7 +187,7 @@ class Guard:
             return
         headers = _headers(scope)
         loaded = self._load(headers)
-        session = loaded if loaded is not None else new_session()
+        session = loaded if loaded is not None else new_session(self.settings)
         original = dict(session)
         scope["rw_session"] = session
         method = scope["method"]
@@ -205,7 +217,8 @@ class Guard:
             if message["type"] == "http.response.start":
                 extra = list(SECURITY_HEADERS)
                 if loaded is None or session != original:
-                    extra.append((b"set-cookie", self._cookie(session)))
+                    secure = scope.get("scheme") == "https" or self.settings.secure_cookies
+                    extra.append((b"set-cookie", self._cookie(session, secure)))
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
@@ -216,7 +229,11 @@ class Guard:
             name, _, value = part.strip().partition("=")
             if name == COOKIE:
                 data = self.codec.loads(value)
-                if data is not None and isinstance(data.get("csrf"), str):
+                if (
+                    data is not None
+                    and isinstance(data.get("csrf"), str)
+                    and self.settings.sessions.live(data.get("sid"))
+                ):
                     data.pop("iat", None)
                     return data
         return None
@@ -226,11 +243,11 @@ class Guard:
             return False
         return bool(session.get("reviewer") or self.settings.reviewer)
 
-    def _cookie(self, session: dict[str, Any]) -> bytes:
+    def _cookie(self, session: dict[str, Any], secure: bool) -> bytes:
         value = self.codec.dumps(session)
         return (
             f"{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; "
-            f"Max-Age={SESSION_MAX_AGE_SECONDS}"
+            f"Max-Age={SESSION_MAX_AGE_SECONDS}{'; Secure' if secure else ''}"
         ).encode("latin-1")
 
 

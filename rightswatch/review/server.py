@@ -25,6 +25,9 @@ def serve(settings: ReviewSettings) -> None:
             port=settings.port,
             log_level="warning",
             server_header=False,
+            # believe X-Forwarded-Proto (https: Secure cookies) from the TLS proxy only
+            proxy_headers=True,
+            forwarded_allow_ips=settings.trusted_proxy,
         )
     finally:
         settings.store.dispose()

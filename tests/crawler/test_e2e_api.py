@@ -75,7 +75,7 @@ def test_candidates_carry_provenance_and_warc_passes_check(
     assert all(Path(c.warc_file or "").exists() for c in stored)
     models = [c for c in stored if c.kind.value == "model" and c.platform.name == "huggingface"]
     assert any(c.raw["crawl"]["safetensors"] for c in models)  # headers read with Range
-    assert any(c.sha256 and c.hashes.get("phash") for c in stored)
+    assert any(c.sha256 and c.raw["crawl"]["media_path"] for c in stored)
     for warc in {p.warc_file for p in report.platforms}:
         assert warc is not None
         check = subprocess.run(

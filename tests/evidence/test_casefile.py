@@ -17,6 +17,7 @@ from evidence.notice import draft_notice
 from evidence.settings import EvidenceSettings
 from evidence.store import Store
 from tests.support.casefile import seed_finding
+from tests.support.guard import allow
 
 OPTIONS = CaptureOptions(operator="Test Operator", settle_ms=100)
 
@@ -43,7 +44,9 @@ def test_capture_recheck_removal_custody_and_notice(db, settings, site, tmp_path
     fid = seed_finding(db, site.url, name, tmp_path / "refs")
     # the first capture shares the module's browser; the recheck launches its own (sync API)
     first = chromium.run(
-        capture_findings_async(db, [fid], settings, OPTIONS, browser=chromium.browser)
+        capture_findings_async(
+            db, [fid], settings, allow(site.url, OPTIONS), browser=chromium.browser
+        )
     )[0]
     assert first.outcome is CaptureOutcome.SEALED, first.message
     with pytest.raises(NoticeError, match="must confirm"):
@@ -55,7 +58,7 @@ def test_capture_recheck_removal_custody_and_notice(db, settings, site, tmp_path
     assert "民法典" in result.text and first.manifest_sha256 in result.text
     assert "resembles" in result.text and "infringes " not in result.text
     site.remove(name)
-    second = recapture(db, fid, settings, OPTIONS)
+    second = recapture(db, fid, settings, allow(site.url, OPTIONS))
     assert second.outcome is CaptureOutcome.REMOVED and second.status == 404
     with db.session() as s:
         finding = s.get(Finding, fid)

@@ -14,6 +14,7 @@ from evidence.capture import CaptureJob, CaptureOptions, CaptureOutcome
 from evidence.seal import SealConfig, is_sealed
 from evidence.signing import Signer
 from evidence.timestamp import TsaSpec, timestamper_for
+from tests.support.guard import allow
 from tests.support.local_tsa import local_tsa
 
 CHILD = """
@@ -23,10 +24,12 @@ from evidence.capture import CaptureJob, CaptureOptions, capture_url
 from evidence.seal import SealConfig
 from evidence.signing import Signer
 from evidence.timestamp import TsaSpec, timestamper_for
+from tests.support.guard import allow
 a = json.loads(sys.argv[1])
 sealing = SealConfig(Signer.from_file(Path(a["key"])),
                      (timestamper_for(TsaSpec(a["tsa"], Path(a["ca"]).read_bytes(), 120)),))
-capture_url(CaptureJob(a["url"], Path(a["root"]), CaptureOptions(settle_ms=50), sealing))
+options = allow(a["url"], CaptureOptions(settle_ms=50))
+capture_url(CaptureJob(a["url"], Path(a["root"]), options, sealing))
 """
 
 
@@ -56,8 +59,8 @@ def test_kill_during_sealing_leaves_nothing_sealed(tmp_path, keypair, site, chro
     # the next attempt (another process: the dead one's pid is gone) completes and cleans up
     sealing = SealConfig(Signer.from_file(keypair[0]),
                          (timestamper_for(TsaSpec(tsa.url, tsa.ca_pem)),))  # fmt: skip
-    result = chromium.capture(CaptureJob(f"{site.url}/js", root, CaptureOptions(settle_ms=50),
-                                         sealing))  # fmt: skip
+    options = allow(site.url, CaptureOptions(settle_ms=50))
+    result = chromium.capture(CaptureJob(f"{site.url}/js", root, options, sealing))
     assert result.outcome is CaptureOutcome.SEALED
     assert [p.name for p in root.iterdir()] == [result.capture_id]
     assert is_sealed(root / result.capture_id)

@@ -11,6 +11,7 @@ from evidence.seal import SealConfig, is_sealed
 from evidence.signing import Signer
 from evidence.timestamp import TsaSpec, timestamper_for
 from evidence.verify import verify_bundle
+from tests.support.guard import allow
 
 OPTIONS = CaptureOptions(operator="Test Operator", settle_ms=150)
 
@@ -25,7 +26,7 @@ def test_sandbox_gallery_capture_challenge_and_removal(tmp_path, chromium, sandb
     shell = httpx.get(item["url"], timeout=30).text
     assert item["title"] not in shell  # the title only exists once JavaScript has run
 
-    first = chromium.capture(CaptureJob(item["url"], tmp_path, OPTIONS, sealing))
+    first = chromium.capture(CaptureJob(item["url"], tmp_path, allow(server.url, OPTIONS), sealing))
     assert first.outcome is CaptureOutcome.SEALED, first.message
     assert first.directory is not None and is_sealed(first.directory)
     assert item["title"] in (first.directory / "dom.html").read_text()
@@ -35,12 +36,14 @@ def test_sandbox_gallery_capture_challenge_and_removal(tmp_path, chromium, sandb
     assert verify_bundle(first.directory).ok
 
     wall = chromium.capture(CaptureJob(f"{item['url']}?sandbox_fault=challenge", tmp_path,
-                                       OPTIONS, sealing))  # fmt: skip
+                                       allow(server.url, OPTIONS), sealing))  # fmt: skip
     assert wall.outcome is CaptureOutcome.FAILED and wall.reason is FailureReason.BOT_WALL
 
     server.remove(item["kind"], item["external_id"])
     follow = CaptureOptions(operator="Test Operator", settle_ms=150, follow_up=True)
     earlier = [{"capture_id": first.capture_id, "manifest_sha256": first.manifest_sha256}]
-    gone = chromium.capture(CaptureJob(item["url"], tmp_path, follow, sealing, earlier=earlier))
+    gone = chromium.capture(
+        CaptureJob(item["url"], tmp_path, allow(server.url, follow), sealing, earlier=earlier)
+    )
     assert gone.outcome is CaptureOutcome.REMOVED and gone.status == 410
     assert gone.directory is not None and verify_bundle(gone.directory).ok

@@ -17,6 +17,7 @@ from cryptography.x509.oid import NameOID
 
 from evidence.capture import CaptureJob, CaptureOptions, CaptureOutcome, capture
 from evidence.capture.browser import launch_browser
+from tests.support.guard import allow
 
 
 def make_certificate(tmp_path):  # type: ignore[no-untyped-def]
@@ -72,7 +73,9 @@ def test_https_capture_records_certificate(tmp_path, sealing):
         args = (f"--ignore-certificate-errors-spki-list={pin}",)
         async with launch_browser(extra_args=args) as browser:
             options = CaptureOptions(operator="Test Operator", settle_ms=50, pdf=False)
-            return await capture(browser, CaptureJob(url, tmp_path / "caps", options, sealing))
+            return await capture(
+                browser, CaptureJob(url, tmp_path / "caps", allow(url, options), sealing)
+            )
 
     import asyncio
 

@@ -114,12 +114,13 @@ def test_one_warc_writer_for_wire_bytes_and_browser_views(tmp_path) -> None:
     from evidence.capture.warc import WarcWriter
 
     secret = (("Authorization", "Bearer s3cret"), ("Cookie", "sid=s3cret"), ("Accept", "*/*"))
+    url = "https://x/a?token=s3cret"
     headers = (("Content-Encoding", "gzip"), ("Transfer-Encoding", "chunked"))
     path = tmp_path / "x.warc.gz"
     with path.open("wb") as fh:
         warc = WarcWriter(fh, path.name, {"software": "test"})
         for decoded in (False, True):
-            exchange = Exchange("https://x/a", "GET", secret, b"", 200, "OK", "HTTP/1.1",
+            exchange = Exchange(url, "GET", secret, b"", 200, "OK", "HTTP/1.1",
                                 headers, b"body", "", "1.2.3.4", 443, None, datetime.now(UTC),
                                 "document", decoded=decoded)  # fmt: skip
             warc.exchange(exchange)
@@ -131,6 +132,9 @@ def test_one_warc_writer_for_wire_bytes_and_browser_views(tmp_path) -> None:
     types = [t for t, _, _ in records]
     assert types == ["warcinfo", "response", "request", "response", "request", "metadata",
                      "resource"]  # fmt: skip
+    with path.open("rb") as fh:
+        uris = [r.rec_headers.get_header("WARC-Target-URI") for r in ArchiveIterator(fh)]
+    assert "https://x/a?token=REDACTED" in uris and not any("s3cret" in str(u) for u in uris)
     for kind, http, _ in records:
         if kind == "request":
             assert http.get_header("Authorization") is None and http.get_header("Cookie") is None
@@ -140,3 +144,39 @@ def test_one_warc_writer_for_wire_bytes_and_browser_views(tmp_path) -> None:
     assert wire.get_header("X-Archive-Orig-Transfer-Encoding") == "chunked"
     assert decoded.get_header("Content-Encoding") is None
     assert decoded.get_header("Content-Length") == "4"
+
+
+def test_redaction_of_urls_headers_text_and_logs() -> None:
+    import logging
+
+    from evidence.redact import (
+        RedactingFilter,
+        redact_headers,
+        redact_mapping,
+        redact_text,
+        redact_url,
+    )
+
+    assert (
+        redact_url("postgresql+psycopg://rw:pw@127.0.0.1/db")
+        == "postgresql+psycopg://rw:***@127.0.0.1/db"
+    )
+    assert redact_url("https://h/a?token=abc&page=2") == "https://h/a?token=REDACTED&page=2"
+    assert redact_url("https://h/a?page=2") == "https://h/a?page=2"
+    pairs = [
+        ("Cookie", "s=1"),
+        ("authorization", "Bearer x"),
+        ("Set-Cookie", "s=1"),
+        ("Accept", "*/*"),
+    ]
+    assert redact_headers(pairs) == [("Accept", "*/*")]
+    text = "cannot reach redis://:hunter2@127.0.0.1:6379/0 or https://h/x?access_token=zz"
+    assert "hunter2" not in redact_text(text) and "zz" not in redact_text(text)
+    assert redact_mapping({"url": "https://u:p@h/", "api_token": "t", "n": [1]}) == {
+        "url": "https://u:***@h/",
+        "api_token": "REDACTED",
+        "n": [1],
+    }
+    record = logging.LogRecord("x", logging.INFO, "f", 1, "GET %s", ("https://h/?token=abc",), None)
+    RedactingFilter().filter(record)
+    assert record.getMessage() == "GET https://h/?token=REDACTED"

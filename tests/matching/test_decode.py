@@ -109,3 +109,22 @@ def test_large_jpeg_is_drafted_to_the_working_frame() -> None:
     decoded = decode_image(out.getvalue(), label="big.jpg")
     assert decoded.source_size == (2048, 1024)
     assert max(decoded.rgb.shape[:2]) == 512
+
+
+def test_decode_memory_budget_refuses_before_decoding_and_counts_the_jpeg_draft() -> None:
+    big = Image.new("RGB", (2048, 2048), (200, 30, 30))
+    budget = 4 * 2**20  # 4 MiB: a 2048x2048 frame needs 16 MiB, its 1/4 JPEG draft 1 MiB
+    with pytest.raises(DecompressionBombError, match=r"big.png: .* needs 16 MiB to decode"):
+        decode_image(_png(big), label="big.png", max_decode_bytes=budget)
+    out = io.BytesIO()
+    big.save(out, "JPEG", quality=80)
+    decoded = decode_image(out.getvalue(), label="big.jpg", max_decode_bytes=budget)
+    assert decoded.source_size == (2048, 2048) and decoded.rgb.shape == (512, 512, 3)
+
+
+def test_large_png_is_reduced_before_conversion_and_matches_a_plain_resize() -> None:
+    img = Image.new("RGBA", (1600, 1200), (0, 0, 255, 128))
+    decoded = decode_image(_png(img), label="big.png")
+    assert decoded.rgb.shape == (384, 512, 3)
+    # half-transparent blue on white
+    assert np.abs(decoded.rgb[100, 100].astype(int) - [127, 127, 255]).max() <= 2

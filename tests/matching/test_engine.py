@@ -54,6 +54,9 @@ CASES = [
     "rotate ±8°",
     "perspective",
     "placed 30-60 % in a scene",
+    "stickers over 1/5-1/3",
+    "placed 40-50 % in a busy scene",
+    "perspective 8-18 %",
 ]
 
 
@@ -95,6 +98,32 @@ def test_lookalikes_are_not_flagged(engine: Engine) -> None:
             verdicts = engine.judge(CandidateEvidence(images=(encode(image, "JPEG", 90),)))
             flagged += any(v.decision is Decision.FLAG for v in verdicts)
     assert flagged == 0
+
+
+def test_a_copy_under_stickers_is_flagged_as_partly_covered(engine: Engine) -> None:
+    image = TRANSFORMS["stickers over 1/5-1/3"][1](draw_character(2, size=256), random.Random(4))
+    top = engine.judge(CandidateEvidence(images=(encode(image, "JPEG", 90),)))[0]
+    assert (top.character, top.decision) == ("Villain", Decision.FLAG)
+    assert re.search(
+        r"is villain-front\.png partly covered \(stickers or overlays\): \d+ % of the "
+        r"reference's drawn area is reproduced colour for colour, and \d+ ORB keypoints "
+        r"reproject onto it within 0\.\d\d pixels on average",
+        " | ".join(r.sentence for r in top.reasons),
+    )
+
+
+def test_recoloured_copies_are_reviewed_and_look_alikes_are_not(engine: Engine) -> None:
+    recoloured = TRANSFORMS["hue rotated 90°"][1](draw_character(1, size=256), random.Random(0))
+    top = engine.judge(CandidateEvidence(images=(encode(recoloured, "JPEG", 90),)))[0]
+    assert (top.character, top.decision) == ("Hero", Decision.REVIEW)
+    assert "a recoloured copy or a look-alike" in top.reasons[0].sentence
+    reviewed = 0
+    for seed in SEEDS:
+        for variant in range(3):
+            image = draw_lookalike(seed, variant, size=256)
+            verdicts = engine.judge(CandidateEvidence(images=(encode(image, "JPEG", 90),)))
+            reviewed += any(v.decision is not Decision.IGNORE for v in verdicts)
+    assert reviewed == 0
 
 
 def test_image_and_alias_signals_add_up(engine: Engine) -> None:

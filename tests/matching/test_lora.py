@@ -67,7 +67,7 @@ def test_absurd_header_length_is_refused() -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (struct.pack("<Q", 10) + b"{not json}", "not valid JSON"),
+        (struct.pack("<Q", 10) + b"{not json}", "not valid UTF-8 JSON"),
         (struct.pack("<Q", 100) + b"{}", "truncated"),
         (b"\x01\x02", "too short"),
         (struct.pack("<Q", 2) + b"[]", "not an object"),
@@ -76,6 +76,23 @@ def test_absurd_header_length_is_refused() -> None:
 def test_broken_headers_are_refused(data: bytes, message: str) -> None:
     with pytest.raises(SafetensorsHeaderError, match=message):
         read_safetensors_header(data, label="bad.safetensors")
+
+
+def test_deeply_nested_or_oversized_headers_name_the_file() -> None:
+    """One policy for every caller: 8 MiB cap, nesting limit, string metadata."""
+    nested = b'{"t": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    data = struct.pack("<Q", len(nested)) + nested
+    with pytest.raises(SafetensorsHeaderError, match=r"deep\.safetensors: .*nested too deeply"):
+        read_safetensors_header(data, label="deep.safetensors")
+    shallow = b'{"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": 1}}}}}}}}}'
+    with pytest.raises(SafetensorsHeaderError, match="nested too deeply"):
+        read_safetensors_header(struct.pack("<Q", len(shallow)) + shallow, label="x")
+    big = struct.pack("<Q", 8 * 1024 * 1024 + 1) + b"{}"
+    with pytest.raises(SafetensorsHeaderError, match=r"big\.safetensors: .*8,388,608"):
+        read_safetensors_header(big, label="big.safetensors")
+    numbers = b'{"__metadata__": {"ss_epoch": 10}}'
+    with pytest.raises(SafetensorsHeaderError, match="string-to-string"):
+        read_safetensors_header(struct.pack("<Q", len(numbers)) + numbers, label="n")
 
 
 def test_lora_forensics_count_training_captions() -> None:

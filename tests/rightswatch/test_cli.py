@@ -95,7 +95,7 @@ def test_references_add_skips_bad_files_and_dedupes(tmp_path: Path) -> None:
     rows = json.loads(listed.stdout)
     assert sorted(Path(r["path"]).name for r in rows) == ["hero-0.png", "hero-1.png", "hero-2.png"]
     assert all(len(r["sha256"]) == 64 and r["character"] == "Hero" for r in rows)
-    assert all(len(r["hashes"]["phash"]) == 16 for r in rows)
+    assert all(len(r["phash"]) == 16 and len(r["pdq"]) == 64 for r in rows)
 
 
 def test_references_sync_reads_the_config(tmp_path: Path) -> None:

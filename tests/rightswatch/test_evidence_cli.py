@@ -42,6 +42,10 @@ url = "sqlite:///{tmp_path / "case.db"}"
     assert (tmp_path / "keys/operator.key").stat().st_mode & 0o777 == 0o600
     assert (tmp_path / "keys/operator.pub.pem").is_file()
     with serve_pages() as site:
+        with (tmp_path / "watch.toml").open("a", encoding="utf-8") as config:
+            # the page site is a configured platform: captures may reach its local address
+            config.write(f'[[platforms]]\nname = "localgallery"\nkind = "gallery"\n'
+                         f'base_url = "{site.url}"\n')  # fmt: skip
         store = Store.open(f"sqlite:///{tmp_path / 'case.db'}")
         fid = seed_finding(store, site.url, "cli1", tmp_path / "refs")
         store.dispose()
@@ -59,3 +63,11 @@ url = "sqlite:///{tmp_path / "case.db"}"
     assert exported.returncode == 0, exported.stderr
     verified = rw(tmp_path, "verify", "case.zip")
     assert verified.returncode == 0 and "VERIFIED" in verified.stdout, verified.stdout
+    # the config's recorded key and tsa_ca_files are the operator's own trust anchors
+    assert "anchored to the published key" in " ".join(verified.stdout.split())
+    assert "timestamped" in keys.stdout and len(list((tmp_path / "evidence/keys").iterdir())) == 1
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "case.zip").write_bytes((tmp_path / "case.zip").read_bytes())
+    plain = rw(elsewhere, "verify", "case.zip")  # no config here: nothing to anchor against
+    assert plain.returncode == 0 and "self-consistent only" in " ".join(plain.stdout.split())

@@ -61,7 +61,7 @@ def test_webhook_gives_up_with_a_named_error() -> None:
         Receiver([(503, {})] * 3) as rx,
         pytest.raises(
             NotificationError,
-            match=r"webhook http://127\.0\.0\.1:\d+/hook failed: HTTP 503 after 3 attempts",
+            match=r"webhook http://127\.0\.0\.1:\d+/… failed: HTTP 503 after 3 attempts",
         ),
     ):
         WebhookChannel(rx.url, attempts=3, sleep=lambda _s: None).send(DIGEST)
@@ -125,7 +125,7 @@ def test_one_failing_channel_does_not_stop_the_others(smtp: tuple[Controller, In
     )
     bad = WebhookChannel("http://127.0.0.1:1/hook", attempts=2, sleep=lambda _s: None)
     failures = send_digest([bad, good], DIGEST)
-    assert [f.channel for f in failures] == ["webhook http://127.0.0.1:1/hook"]
+    assert [f.channel for f in failures] == ["webhook http://127.0.0.1:1/…"]
     assert len(inbox.messages) == 1
 
 

@@ -10,21 +10,25 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from PIL import Image
+from PIL import Image, PngImagePlugin
 from sqlalchemy import select
 
-from evidence.models import ReferenceImage
+from evidence.models import (
+    Candidate,
+    CandidateKind,
+    Character,
+    Finding,
+    Platform,
+    PlatformKind,
+    ReferenceImage,
+)
+from evidence.models import Decision as FindingDecision
 from evidence.store import Store
+from matching import MatchingError
 from rightswatch.cli import cli
 from rightswatch.config import load_config
-from rightswatch.likeness import (
-    VERSION_TAG,
-    character_profiles,
-    engine_thresholds,
-    refresh_fingerprints,
-    scan_files,
-    stored_fingerprints,
-)
+from rightswatch.likeness import VERSION_TAG, refresh_fingerprints, scan_spec
+from rightswatch.scanpool import scan_files
 from tests.support.likeness import TRANSFORMS, draw_character, draw_scene, encode
 
 WATCH = """
@@ -116,7 +120,7 @@ def test_scan_reports_every_file_and_goes_on(project: Path) -> None:
         assert name in by_name[name]["error"]
     assert "decompression bomb" in by_name["bomb.png"]["error"]
     assert "header length" in by_name["huge-header.safetensors"]["error"]
-    assert "not valid JSON" in by_name["broken.safetensors"]["error"]
+    assert "not valid UTF-8 JSON" in by_name["broken.safetensors"]["error"]
     for name in ("dot.png", "cmyk.jpg", "palette.gif", "anim.webp"):
         assert by_name[name]["error"] is None
         assert by_name[name]["decision"] == "ignore"
@@ -152,13 +156,149 @@ def test_parallel_scan_matches_the_serial_scan(project: Path, tmp_path: Path) ->
         image.save(folder / f"{k:02d}.png")
     store = Store.open(f"sqlite:///{project / 'case.db'}")
     config = load_config(project / "watch.toml")
-    args = (
-        character_profiles(config),
-        stored_fingerprints(store, config),
-        engine_thresholds(config),
-    )
+    spec = scan_spec(store, config)
     files = sorted(folder.iterdir())
-    serial = [r.to_json() for r in scan_files(files, *args, workers=1)]
-    parallel = [r.to_json() for r in scan_files(files, *args, workers=2)]
+    serial = [r.to_json() for r in scan_files(files, spec, workers=1)]
+    parallel = [r.to_json() for r in scan_files(files, spec, workers=2)]
     assert serial == parallel
     assert sum(r["decision"] == "flag" for r in serial) == 2
+
+
+def _flagged_lora(project: Path, autov3: str) -> None:
+    """A Civitai LoRA the crawl recorded with a FLAG finding for Hero, as the record pipeline
+    stores it (file hashes in ``raw["crawl"]["files"]``)."""
+    store = Store.open(f"sqlite:///{project / 'case.db'}")
+    with store.session() as session:
+        hero = session.scalars(select(Character).where(Character.name == "Hero")).one()
+        platform = Platform(name="civitai", kind=PlatformKind.CIVITAI, base_url="http://x")
+        session.add(platform)
+        session.flush()
+        files = [
+            {
+                "name": "shadow_style.safetensors",
+                "sha256": "ab" * 32,
+                "hashes": {"AutoV2": "ABABABABAB", "AutoV3": autov3.upper(), "CRC32": "12345678"},
+            }
+        ]
+        model = Candidate(
+            platform_id=platform.id, kind=CandidateKind.MODEL, external_id="4242",
+            page_url="http://x/models/4242", title="Shadow Style",
+            raw={"platform": {}, "crawl": {"files": files, "version_ids": ["777"],
+                                           "trigger_words": ["shdw"]}},
+        )  # fmt: skip
+        session.add(model)
+        session.flush()
+        session.add(
+            Finding(candidate_id=model.id, character_id=hero.id, score=0.97,
+                    decision=FindingDecision.FLAG, reasons=[])
+        )  # fmt: skip
+    store.dispose()
+
+
+def test_scan_flags_images_by_their_generation_provenance(project: Path) -> None:
+    """Done-when of the provenance signal: an image whose A1111 parameters name a LoRA called
+    after a character alias, and an image generated with a flagged LoRA, each flagged with its
+    reason; an image naming an unknown LoRA is not."""
+    _invoke(project, "references", "sync")
+    autov3 = "0f1e2d3c4b5a" + "9" * 52
+    _flagged_lora(project, autov3)
+    scans = project / "generated"
+    scans.mkdir()
+    info = PngImagePlugin.PngInfo()
+    info.add_text(
+        "parameters",
+        "a knight in a forest <lora:yingxiong_v1:0.8>\nNegative prompt: blurry\n"
+        "Steps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 512x512, Model: sd15",
+    )
+    draw_scene(11, 96).save(scans / "alias-lora.png", pnginfo=info)
+    exif = Image.Exif()
+    text = (
+        "a castle at night <lora:shadow_style:1>\nSteps: 30, Sampler: DPM++ 2M, Seed: 7, "
+        f'Lora hashes: "shadow_style: {autov3[:12]}", Version: v1.9.4'
+    )
+    exif.get_ifd(0x8769)[0x9286] = b"UNICODE\x00" + text.encode("utf-16-be")
+    draw_scene(12, 96).save(scans / "flagged-lora.jpg", exif=exif)
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", "a lake <lora:landscape_v3:1>\nSteps: 20, Seed: 1, Size: 1x1")
+    draw_scene(13, 96).save(scans / "other-lora.png", pnginfo=info)
+
+    lines = [json.loads(x) for x in _invoke(project, "scan", str(scans), "--json").splitlines()]
+    by_name = {Path(x["path"]).name: x for x in lines}
+    alias = by_name["alias-lora.png"]
+    assert (alias["decision"], alias["character"]) == ("flag", "Hero")
+    assert alias["reasons"][0] == (
+        "generated with LoRA 'yingxiong_v1' (A1111 parameters): its name contains the pinyin "
+        "alias 'yingxiong' of Hero"
+    )
+    flagged = by_name["flagged-lora.jpg"]
+    assert (flagged["decision"], flagged["character"]) == ("flag", "Hero")
+    assert flagged["reasons"][0] == (
+        "generated with LoRA 'shadow_style' (EXIF UserComment), which is model 4242 "
+        "'Shadow Style' by hash 0f1e2d3c4b5a, flagged as resembling Hero (finding 1, score 0.97)"
+    )
+    assert by_name["other-lora.png"]["decision"] == "ignore"
+
+
+def test_scan_uses_the_configured_embedding_model(project: Path) -> None:
+    from tests.matching.test_embedding import _model
+
+    _model(project / "blocks.onnx")
+    watch = project / "watch.toml"
+    watch.write_text(
+        WATCH + '\n[matching]\nembedding_model = "blocks.onnx"\nembedding_normalisation = "clip"\n',
+        encoding="utf-8",
+    )
+    _invoke(project, "references", "sync")
+    target = project / "blurred.jpg"
+    TRANSFORMS["blur"][1](draw_character(1, size=192), random.Random(1)).save(target)
+    (line,) = _invoke(project, "scan", str(target), "--json").splitlines()
+    reasons = json.loads(line)["reasons"]
+    assert any(r.startswith("learned embedding (blocks.onnx): cosine similarity") for r in reasons)
+
+    watch.write_text(WATCH + '\n[matching]\nembedding_model = "missing.onnx"\n', encoding="utf-8")
+    result = CliRunner().invoke(
+        cli,
+        ["scan", str(target), "--config", str(watch), "--database", f"sqlite:///{project}/c.db"],
+    )
+    assert result.exit_code == 1
+    assert isinstance(result.exception, MatchingError)
+    assert "missing.onnx: no such model file" in str(result.exception)
+
+
+def test_the_pool_is_used_only_when_the_files_and_cpus_make_it_pay(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rightswatch import scanpool
+
+    monkeypatch.setattr(scanpool, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(scanpool, "can_fork", lambda: True)
+    assert scanpool.choose_processes(scanpool.FORK_POOL_FROM - 1) == 1
+    assert scanpool.choose_processes(scanpool.FORK_POOL_FROM) == 2
+    assert scanpool.choose_processes(1000) == 2
+    assert scanpool.choose_processes(1000, workers=3) == 3
+    assert scanpool.choose_processes(2, workers=8) == 2
+    monkeypatch.setattr(scanpool, "can_fork", lambda: False)
+    assert scanpool.choose_processes(scanpool.SPAWN_POOL_FROM - 1) == 1
+    assert scanpool.choose_processes(scanpool.SPAWN_POOL_FROM) == 2
+    monkeypatch.setattr(scanpool, "usable_cpus", lambda: 1)
+    assert scanpool.choose_processes(1000) == 1
+
+
+def test_spawned_workers_build_the_engine_from_the_spec(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where fork does not exist the workers are spawned: the spec must cross to them."""
+    from rightswatch import scanpool
+
+    _invoke(project, "references", "sync")
+    folder = tmp_path / "few"
+    folder.mkdir()
+    draw_character(1, size=128).save(folder / "copy.png")
+    draw_scene(7, 96).save(folder / "scene.png")
+    spec = scan_spec(
+        Store.open(f"sqlite:///{project / 'case.db'}"), load_config(project / "watch.toml")
+    )
+    files = sorted(folder.iterdir())
+    monkeypatch.setattr(scanpool, "can_fork", lambda: False)
+    spawned = [r.to_json() for r in scan_files(files, spec, workers=2)]
+    assert [r["decision"] for r in spawned] == ["flag", "ignore"]

@@ -8,11 +8,14 @@ import json
 import re
 import struct
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from PIL import Image
 
 from tests.support.sandbox import SandboxServer
+
+TOKEN = {"Authorization": "Bearer demo"}
 
 
 def _get(sandbox: SandboxServer, path: str, **kwargs: Any) -> httpx.Response:
@@ -52,9 +55,9 @@ def test_cursor_pagination_reaches_every_model(sandbox: SandboxServer) -> None:
         if r["platform"] == "civitai" and r["kind"] == "model" and not r["removed"]
     }
     seen: list[str] = []
-    url: str | None = f"{sandbox.url}/api/v1/models?limit=7&sort=Newest"
+    url: str | None = f"{sandbox.url}/api/v1/models?limit=7&sort=Newest&nsfw=true"
     while url:
-        body = httpx.get(url, timeout=30).json()
+        body = httpx.get(url, headers=TOKEN, timeout=30).json()
         seen.extend(str(item["id"]) for item in body["items"])
         url = body["metadata"].get("nextPage")
     assert len(seen) == len(set(seen))
@@ -84,8 +87,9 @@ def test_page_mode_and_its_limits(sandbox: SandboxServer) -> None:
 def test_filters(sandbox: SandboxServer) -> None:
     truth = [r for r in sandbox.truth() if r["platform"] == "civitai" and r["kind"] == "model"]
     zh = next(r for r in truth if r["how"] == "name:zh")
-    word = zh["title"][:2]
-    found = _get(sandbox, "/api/v1/models", params={"query": word}).json()["items"]
+    found = _get(
+        sandbox, "/api/v1/models", params={"tag": "character", "nsfw": "true"}, headers=TOKEN
+    ).json()["items"]
     assert int(zh["external_id"]) in [m["id"] for m in found]
     model = _get(sandbox, f"/api/v1/models/{zh['external_id']}").json()
     by_user = _get(sandbox, "/api/v1/models", params={"username": model["creator"]["username"]})
@@ -144,9 +148,9 @@ def test_image_pagination_to_the_end(sandbox: SandboxServer) -> None:
         for r in sandbox.truth()
         if r["platform"] == "civitai" and r["kind"] == "image" and not r["removed"]
     )
-    total, url = 0, f"{sandbox.url}/api/v1/images?limit=40"
+    total, url = 0, f"{sandbox.url}/api/v1/images?limit=40&browsingLevel=31"
     while url:
-        body = httpx.get(url, timeout=30).json()
+        body = httpx.get(url, headers=TOKEN, timeout=30).json()
         total += len(body["items"])
         url = body["metadata"].get("nextPage")
     assert total == count
@@ -177,7 +181,10 @@ def test_download_needs_a_token_then_redirects_to_a_range_capable_file(
     redirect = httpx.get(url, headers={"Authorization": "Bearer demo"}, timeout=30)
     assert redirect.status_code == 302
     target = redirect.headers["location"]
-    assert "/storage/civitai/" in target and "X-Amz-Signature=" in target
+    assert "/civitai-delivery/" in target and "X-Amz-Signature=" in target
+    assert urlsplit(target).netloc != urlsplit(sandbox.url).netloc  # another host, a CDN
+    again = httpx.get(url, headers={"Authorization": "Bearer demo"}, timeout=30)
+    assert again.headers["location"] != target  # every call mints a new signed URL
     full = httpx.get(target, timeout=30)
     assert full.status_code == 200
     sha = hashlib.sha256(full.content).hexdigest().upper()

@@ -33,3 +33,12 @@ def test_demo_flow_runs_and_verifies_its_bundle(tmp_path: Path) -> None:
     assert "VERIFIED" in out
     bundle = next(ln for ln in out.splitlines() if ln.startswith("its evidence bundle:"))
     assert Path(bundle.split(":", 1)[1].strip()).is_file()
+    # a reviewer confirms from the command line; the notice reads as sentences in both languages
+    assert "new -> confirmed by Demo Reviewer" in out
+    notice = Path(next(ln for ln in out.splitlines() if ln.startswith("notice:")).split(":", 1)[1]
+                  .strip())  # fmt: skip
+    text = notice.read_text(encoding="utf-8")
+    assert "相似理由 Observed resemblance" in text and "{'" not in text and "value 0.0" not in text
+    # the copied case folder exports and verifies, anchored
+    tail = out.split("the case folder copied elsewhere", 1)[1]
+    assert "VERIFIED (anchored" in " ".join(tail.split())

@@ -134,13 +134,14 @@ def _file_url(server: SandboxServer, row: dict[str, Any]) -> str:
         name = next(
             s["rfilename"] for s in info["siblings"] if s["rfilename"].endswith(".safetensors")
         )
-        return f"{server.url}/{row['external_id']}/resolve/main/{name}"
+        resolved = server.get(f"/{row['external_id']}/resolve/main/{name}")
+        return str(resolved.headers["location"])  # the CDN's signed URL
     if row["platform"] == "gallery":
         detail = httpx.post(
             f"{server.url}/gallery/api/v1/model/detail", json={"id": row["external_id"]}, timeout=30
         ).json()["data"]
         return str(detail["versions"][0]["file"]["downloadUrl"])
-    model = server.get(f"/api/v1/models/{row['external_id']}").json()
+    model = server.get(f"/api/v1/models/{row['external_id']}", params={"token": "t"}).json()
     download = model["modelVersions"][0]["downloadUrl"]
     return httpx.get(download, params={"token": "t"}, timeout=30).headers["location"]
 

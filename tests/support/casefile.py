@@ -355,7 +355,9 @@ def seed_finding(
             platform_id=platform.id, kind=CandidateKind.IMAGE, external_id=name,
             page_url=f"{site_url}/item/{name}", media_url=f"{site_url}/media/{name}.png",
             title=f"Item {name}", creator="uploader1", tags=["character", "lora"],
-            raw={"placement": "home page, 推荐"},
+            raw={"crawl": {"discovery": {"placement": "home", "rank": 3, "term": None,
+                                         "listing_url": f"{site_url}/listing?items=a1,b2,"
+                                                        f"{name},c3"}}},
         )  # fmt: skip
         session.add(candidate)
         session.flush()

@@ -7,6 +7,7 @@ terms reach, so "discovery recall" is measured against the platform's answers.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -41,8 +42,19 @@ class CrawlSetup:
         # Same behaviour, shorter waits: back-off from 0.1 s instead of 1 s.
         return dataclasses.replace(plan, settings={**plan.settings, **FAST_RETRIES})
 
-    def crawl(self, *platforms: str, **kw: Any) -> CrawlReport:
-        return run_crawl(self.plan(*platforms, **kw), timeout_s=240)
+    def crawl(self, *platforms: str, token: bool = True, **kw: Any) -> CrawlReport:
+        """A crawl run; with ``token`` the child has CIVITAI_TOKEN (the sandbox takes any)."""
+        saved = os.environ.get("CIVITAI_TOKEN")
+        if token:
+            os.environ["CIVITAI_TOKEN"] = "sandbox-token"
+        else:
+            os.environ.pop("CIVITAI_TOKEN", None)
+        try:
+            return run_crawl(self.plan(*platforms, **kw), timeout_s=240)
+        finally:
+            os.environ.pop("CIVITAI_TOKEN", None)
+            if saved is not None:
+                os.environ["CIVITAI_TOKEN"] = saved
 
     def candidates(self, platform: str | None = None) -> list[Candidate]:
         store = Store.open(self.database_url)
@@ -60,16 +72,19 @@ class CrawlSetup:
             store.dispose()
 
 
-def make_setup(server: SandboxServer, root: Path) -> CrawlSetup:
-    write_client(server.url, root)
+def make_setup(server: SandboxServer, root: Path, *, write: bool = True) -> CrawlSetup:
+    if write:
+        write_client(server.url, root)
     config = load_config(root / "watch.toml")
     return CrawlSetup(server, config, f"sqlite:///{root / 'case.db'}", root)
 
 
-def _pages(first: str, next_of: Callable[[httpx.Response], str | None]) -> Iterator[Any]:
+def _pages(
+    first: str, next_of: Callable[[httpx.Response], str | None], headers: dict[str, str]
+) -> Iterator[Any]:
     url: str | None = first
     while url:
-        response = httpx.get(url, timeout=30)
+        response = httpx.get(url, headers=headers, timeout=30)
         response.raise_for_status()
         yield response.json()
         url = next_of(response)
@@ -81,25 +96,31 @@ def _link_next(response: httpx.Response) -> str | None:
 
 
 def reachable(server: SandboxServer, config: WatchConfig) -> set[tuple[str, str, str]]:
-    """(platform, kind, id) of every item the platforms' searches return for the terms,
-    plus the Civitai images of those models, asked from the sandbox directly."""
-    terms = {a for c in config.characters for a in c.all_aliases()}
+    """(platform, kind, id) of every item the platforms list to a caller with a token, asked
+    from the sandbox directly: Civitai models of the four character types with mature ones,
+    and their images at every browsing level; Hub repos by search and ``text-to-image``."""
+    token = {"Authorization": "Bearer sandbox-token"}
     found: set[tuple[str, str, str]] = set()
-    for term in terms:
-        query = httpx.QueryParams({"types": "LORA", "query": term, "limit": 100})
-        for page in _pages(
-            f"{server.url}/api/v1/models?{query}",
-            lambda r: (r.json().get("metadata") or {}).get("nextPage"),
-        ):
-            found |= {("civitai", "model", str(m["id"])) for m in page["items"]}
-        query = httpx.QueryParams({"search": term, "filter": "lora", "limit": 100})
-        for page in _pages(f"{server.url}/api/models?{query}", _link_next):
+    types = [("types", t) for t in ("LORA", "LoCon", "DoRA", "TextualInversion")]
+    query = httpx.QueryParams([*types, ("nsfw", "true"), ("limit", 100)])
+    for page in _pages(
+        f"{server.url}/api/v1/models?{query}",
+        lambda r: (r.json().get("metadata") or {}).get("nextPage"),
+        token,
+    ):
+        found |= {("civitai", "model", str(m["id"])) for m in page["items"]}
+    images = httpx.QueryParams({"browsingLevel": 31, "limit": 200})
+    for page in _pages(
+        f"{server.url}/api/v1/images?{images}",
+        lambda r: (r.json().get("metadata") or {}).get("nextPage"),
+        token,
+    ):
+        found |= {("civitai", "image", str(i["id"])) for i in page["items"]}
+    terms = {a for c in config.characters for a in c.all_aliases()}
+    for params in [{"search": t} for t in terms] + [{"filter": "text-to-image"}]:
+        query = httpx.QueryParams({**params, "limit": 100})
+        for page in _pages(f"{server.url}/api/models?{query}", _link_next, {}):
             found |= {("huggingface", "model", m["id"]) for m in page}
-    models = {i for p, k, i in found if p == "civitai"}
-    for row in server.truth():
-        is_image = row["platform"] == "civitai" and row["kind"] == "image"
-        if is_image and str(row.get("model_id")) in models:
-            found.add(("civitai", "image", str(row["external_id"])))
     return found
 
 

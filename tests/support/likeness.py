@@ -364,6 +364,102 @@ def _place(img: Image.Image, rng: random.Random) -> Image.Image:
     return scene
 
 
+def _sticker(
+    d: ImageDraw.ImageDraw, rng: random.Random, box: tuple[float, float, float, float]
+) -> None:
+    """One opaque sticker: an emoji face, a speech bubble with text, or a star badge."""
+    x0, y0, x1, y1 = box
+    kind = rng.choice(["emoji", "bubble", "star"])
+    colour = _vivid(rng)
+    if kind == "emoji":
+        d.ellipse(box, fill=(255, 204, 0), outline=(0, 0, 0), width=3)
+        w, h = x1 - x0, y1 - y0
+        d.ellipse((x0 + w * 0.28, y0 + h * 0.3, x0 + w * 0.4, y0 + h * 0.45), fill=(0, 0, 0))
+        d.ellipse((x0 + w * 0.6, y0 + h * 0.3, x0 + w * 0.72, y0 + h * 0.45), fill=(0, 0, 0))
+        d.arc((x0 + w * 0.25, y0 + h * 0.4, x0 + w * 0.75, y0 + h * 0.8), 20, 160,
+              fill=(0, 0, 0), width=4)  # fmt: skip
+    elif kind == "bubble":
+        d.rounded_rectangle(box, radius=(x1 - x0) * 0.2, fill=colour, outline=(0, 0, 0), width=3)
+        d.text((x0 + (x1 - x0) * 0.12, y0 + (y1 - y0) * 0.3), rng.choice(["LOL", "OMG", "wow"]),
+               fill=(255, 255, 255), font_size=max(8, int((y1 - y0) * 0.35)))  # fmt: skip
+    else:
+        cx, cy, r = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2
+        pts = []
+        for k in range(10):
+            rr = r if k % 2 == 0 else r * 0.5
+            a = math.pi / 2 + k * math.pi / 5
+            pts.append((cx + rr * math.cos(a), cy - rr * math.sin(a)))
+        d.polygon(pts, fill=colour, outline=(0, 0, 0))
+
+
+def _stickers(img: Image.Image, rng: random.Random) -> Image.Image:
+    """Opaque stickers added until they cover a fifth to a third of the image (drawn target)."""
+    out = img.copy()
+    d = ImageDraw.Draw(out)
+    w, h = img.size
+    target = rng.uniform(0.2, 0.33)
+    original = np.asarray(img, dtype=np.int16)
+    for _ in range(8):
+        changed = np.abs(np.asarray(out, dtype=np.int16) - original).sum(axis=2) > 24
+        missing = target - float(changed.mean())
+        if missing <= 0.01:
+            break
+        # emoji and stars fill about 60 % of their box
+        side = min(w * 0.5, math.sqrt(max(missing, 0.04) * w * h / 0.6) * rng.uniform(0.6, 0.9))
+        x, y = rng.uniform(0, w - side), rng.uniform(0, h - side)
+        _sticker(d, rng, (x, y, x + side, y + side))
+    return out
+
+
+def draw_busy_scene(seed: int, size: int = 512) -> Image.Image:
+    """A cluttered scene: the photo-like backdrop plus many opaque shapes, strokes and text."""
+    img = draw_scene(seed, size)
+    d = ImageDraw.Draw(img)
+    rng = random.Random(seed * 31 + 7)
+    for _ in range(rng.randint(25, 45)):
+        x, y = rng.uniform(0, size), rng.uniform(0, size)
+        r = rng.uniform(size * 0.02, size * 0.09)
+        kind = rng.random()
+        if kind < 0.4:
+            d.rectangle((x - r, y - r * 0.6, x + r, y + r * 0.6), fill=_vivid(rng),
+                        outline=(30, 30, 40), width=2)  # fmt: skip
+        elif kind < 0.7:
+            d.ellipse((x - r, y - r, x + r, y + r), fill=_vivid(rng), outline=(30, 30, 40))
+        elif kind < 0.9:
+            d.line((x, y, x + rng.uniform(-3, 3) * r, y + rng.uniform(-3, 3) * r),
+                   fill=(30, 30, 40), width=rng.randint(2, 6))  # fmt: skip
+        else:
+            d.text((x, y), rng.choice(["SALE", "new!", "#art", "2026"]), fill=_vivid(rng),
+                   font_size=int(r))  # fmt: skip
+    return img
+
+
+def _place_busy(img: Image.Image, rng: random.Random) -> Image.Image:
+    """The character pasted at 40-50 % of a busy 512-pixel scene's side."""
+    scene = draw_busy_scene(rng.randint(0, 10**6), 512)
+    side = int(512 * rng.uniform(0.4, 0.5))
+    small = img.resize((side, side), Image.LANCZOS)
+    x, y = rng.randint(0, 512 - side), rng.randint(0, 512 - side)
+    scene.paste(small, (x, y))
+    return scene
+
+
+def _perspective_strong(img: Image.Image, rng: random.Random) -> Image.Image:
+    """A strong keystone: each corner moved inwards by 8-18 % of the side."""
+    w, h = img.size
+    m = [rng.uniform(0.08, 0.18) for _ in range(8)]
+    src = [(0, 0), (w, 0), (w, h), (0, h)]
+    dst = [(m[0] * w, m[1] * h), (w - m[2] * w, m[3] * h), (w - m[4] * w, h - m[5] * h),
+           (m[6] * w, h - m[7] * h)]  # fmt: skip
+    a = []
+    for (x, y), (u, v) in zip(dst, src, strict=True):
+        a.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
+        a.append([0, 0, 0, x, y, 1, -v * x, -v * y])
+    coeffs = np.linalg.solve(np.array(a), np.array(src).reshape(8))
+    return img.transform((w, h), Image.PERSPECTIVE, tuple(coeffs), Image.BICUBIC,
+                         fillcolor=(255, 255, 255))  # fmt: skip
+
+
 TRANSFORMS: dict[str, tuple[str, Transform]] = {
     "identity": ("photometric", lambda i, r: i),
     "resize": ("resize", _resize),
@@ -383,6 +479,9 @@ TRANSFORMS: dict[str, tuple[str, Transform]] = {
     "rotate ±8°": ("rotation", _rotate),
     "perspective": ("perspective", _perspective),
     "placed 30-60 % in a scene": ("placement", _place),
+    "stickers over 1/5-1/3": ("partial", _stickers),
+    "placed 40-50 % in a busy scene": ("partial", _place_busy),
+    "perspective 8-18 %": ("partial", _perspective_strong),
     "hue rotated 90°": ("recolour", _hue_rotate),
 }
 """Every positive transform of the benchmark with its goal class."""
@@ -391,3 +490,6 @@ EASY_CLASSES = ("photometric", "resize", "compression", "mirror", "overlay")
 """Transform classes whose recall goal is 0.97."""
 HARD_CLASSES = ("crop", "rotation", "perspective", "placement")
 """Transform classes whose recall goal is 0.85 ("recolour" has none: it is sent to review)."""
+PARTIAL_CLASSES = ("partial",)
+"""Partial reuse (stickers over a fifth to a third, 40-50 % placement in a busy scene, strong
+perspective): recall goal 0.9 for each transform."""

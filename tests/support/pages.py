@@ -103,6 +103,14 @@ def serve_pages() -> Iterator[Site]:
             html = "text/html; charset=utf-8"
             if path == "/js":
                 self._send(200, JS_PAGE.encode(), html)
+            elif path == "/listing":  # ?items=a,b,c: cards in that order (a home page's feed)
+                query = self.path.split("?", 1)[1] if "?" in self.path else ""
+                names = query.removeprefix("items=").split(",") if query else []
+                cards = "".join(
+                    f'<div class="card" style="height:180px"><a href="/item/{n}">Item {n}</a></div>'
+                    for n in names
+                )
+                self._send(200, f"<html><body><h1>Home</h1>{cards}</body></html>".encode(), html)
             elif path.startswith("/item/"):
                 name = path.rsplit("/", 1)[-1]
                 if name in site.removed:

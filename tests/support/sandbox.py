@@ -113,8 +113,10 @@ def launch(
     items: int | None = None,
     seed: int | None = None,
     faults: str | None = None,
+    extra: tuple[str, ...] = (),
 ) -> SandboxServer:
-    """Start ``python -m sandbox serve --port 0`` and wait for its URL line."""
+    """Start ``python -m sandbox serve --port 0`` and wait for its URL line; ``extra`` are
+    more options (``("--time-scale", "0.01", "--rate-limit", "api=5")``)."""
     state_dir.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "sandbox", "serve", "--port", "0"]
     command += ["--state-dir", str(state_dir)]
@@ -124,6 +126,7 @@ def launch(
         command += ["--seed", str(seed)]
     if faults:
         command += ["--faults", faults]
+    command += list(extra)
     log_path = state_dir / "server.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(
@@ -158,8 +161,10 @@ def start_sandbox(state_dir: Path, **kwargs: Any) -> Iterator[SandboxServer]:
 
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
-    """The shared default sandbox for the session."""
-    with start_sandbox(tmp_path_factory.mktemp("sandbox-state")) as server:
+    """The shared default sandbox for the session (real behaviours; its clock runs 20x faster
+    so that many suites sharing it stay inside the Hub's rate-limit window)."""
+    state = tmp_path_factory.mktemp("sandbox-state")
+    with start_sandbox(state, extra=("--time-scale", "0.05")) as server:
         yield server
 
 
@@ -172,10 +177,14 @@ def sandbox_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbo
     started: list[SandboxServer] = []
 
     def factory(
-        *, items: int | None = None, seed: int | None = None, faults: str | None = None
+        *,
+        items: int | None = None,
+        seed: int | None = None,
+        faults: str | None = None,
+        extra: tuple[str, ...] = (),
     ) -> SandboxServer:
         state_dir = tmp_path_factory.mktemp("sandbox-state")
-        server = launch(state_dir, items=items, seed=seed, faults=faults)
+        server = launch(state_dir, items=items, seed=seed, faults=faults, extra=extra)
         started.append(server)
         return server
 

@@ -1,7 +1,9 @@
 """Pytest support: ``rightswatch worker`` processes on the test Redis namespace.
 
-``worker_factory(output_dir, queues="crawl")`` starts one worker as a separate process (its
-logs go to ``output_dir/worker.log``); every worker it started is stopped when the test ends.
+``worker_factory(output_dir, config, database_url, queues="crawl")`` starts one worker as a
+separate process (its logs go to ``output_dir/worker.log``) with the test's message secret and
+case file in its environment, as an operator would start it; every worker it started is stopped
+when the test ends. ``crawl_config`` writes a small watch.toml for one Civitai-shaped platform.
 Workers count a silent peer as dead after 3 s and run the requeue pass on every Redis command,
 so a killed worker's tasks come back within seconds.
 """
@@ -12,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +25,41 @@ from tests.support.postgres import RedisSpace
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HEARTBEAT_TIMEOUT_S = 3
+WORKER_SECRET = "test-worker-secret-0123456789abcdef-not-for-production"
+
+
+def crawl_config(
+    path: Path, url: str, terms: tuple[str, ...], *, delay: float = 0.0, recent_pages: int = 50
+) -> Path:
+    """A watch.toml crawling the sandbox's Civitai API at ``url`` for ``terms``."""
+    toml_terms = ", ".join(f'"{t}"' for t in terms)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f"""[client]
+name = "Studio"
+
+[[characters]]
+name = "{terms[0]}"
+
+[[platforms]]
+name = "civitai"
+kind = "civitai"
+base_url = "{url}"
+search_terms = [{toml_terms}]
+recent_pages = {recent_pages}
+
+[platforms.politeness]
+concurrency = 2
+delay_seconds = {delay}
+autothrottle = false
+obey_robots_txt = false
+
+[evidence]
+folder = "evidence"
+""",
+        encoding="utf-8",
+    )
+    return path
 
 
 @dataclass
@@ -39,6 +77,14 @@ class WorkerProcess:
     def started_shards(self) -> list[Path]:
         """The shard folders this worker created (one per attempt)."""
         return sorted(self.output_dir.glob("run-*/shards/*/plan.json"))
+
+    def wait_until_consuming(self, timeout_s: float = 60) -> None:
+        """Return once the worker consumes its queues (bounded wait; fails with its log)."""
+        deadline = time.monotonic() + timeout_s
+        while "worker consuming" not in self.log():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the worker did not start:\n{self.log()}")
+            time.sleep(0.05)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -58,19 +104,19 @@ def worker_factory(redis_space: RedisSpace) -> Iterator[WorkerFactory]:
     started: list[WorkerProcess] = []
 
     def factory(
-        output_dir: Path, queues: str = "crawl", config: Path | None = None
+        output_dir: Path, config: Path, database_url: str, queues: str = "crawl"
     ) -> WorkerProcess:
         output_dir.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "rightswatch", "worker", "--queues", queues]
         command += ["--threads", "1", "--output", str(output_dir)]
         command += ["--heartbeat-timeout", str(HEARTBEAT_TIMEOUT_S)]
-        command += ["--maintenance-per-million", "1000000"]
-        if config is not None:
-            command += ["--config", str(config)]
+        command += ["--maintenance-per-million", "1000000", "--config", str(config)]
         env = {
             **os.environ,
             "RIGHTSWATCH_REDIS_URL": redis_space.url,
             "RIGHTSWATCH_REDIS_NAMESPACE": redis_space.namespace,
+            "RIGHTSWATCH_WORKER_SECRET": WORKER_SECRET,
+            "RIGHTSWATCH_DATABASE_URL": database_url,
             "PYTHONUNBUFFERED": "1",
         }
         with (output_dir / "worker.log").open("ab") as log:

@@ -34,7 +34,9 @@ from rightswatch.distributed.captures import capture_in_slot, slot_key
 from sandbox.client import write_client
 from tests.support.postgres import RedisSpace
 from tests.support.sandbox import SandboxServer
-from tests.support.workers import WorkerFactory
+from tests.support.workers import WORKER_SECRET, WorkerFactory
+
+SECRET = WORKER_SECRET.encode()
 
 
 def _seed(store: Store, page_url: str) -> int:
@@ -150,13 +152,15 @@ def test_concurrent_deliveries_seal_one_capture_per_slot(
     store = Store.open(pg_url)
     fid = _seed(store, str(page))
     for n in (1, 2):
-        worker_factory(tmp_path / f"w{n}", queues="capture", config=worker_config)
+        worker_factory(tmp_path / f"w{n}", worker_config, pg_url, queues="capture")
     conn = connect(redis_space.url, namespace=redis_space.namespace)
     results: list[list[CaptureResult]] = []
 
     def deliver() -> None:  # the same task twice at once, as a redelivery would do
         results.append(
-            run_distributed_captures(store, [fid], slot="s1", timeout_s=150, connection=conn)
+            run_distributed_captures(
+                store, [fid], slot="s1", timeout_s=150, connection=conn, secret=SECRET
+            )
         )
 
     threads = [threading.Thread(target=deliver) for _ in range(2)]
@@ -168,7 +172,9 @@ def test_concurrent_deliveries_seal_one_capture_per_slot(
     first, second = results[0][0], results[1][0]
     assert first.outcome is CaptureOutcome.SEALED, first.message
     assert replace(second, stages={}) == replace(first, stages={})  # the same capture
-    again = run_distributed_captures(store, [fid], slot="s1", timeout_s=60, connection=conn)[0]
+    again = run_distributed_captures(
+        store, [fid], slot="s1", timeout_s=60, connection=conn, secret=SECRET
+    )[0]
     assert again.capture_id == first.capture_id
     with store.session() as s:
         rows = s.scalars(select(Capture).where(Capture.finding_id == fid)).all()

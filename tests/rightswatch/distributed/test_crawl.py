@@ -7,11 +7,12 @@ import os
 import signal
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import func, select
 
-from crawler.plan import CrawlPlan, PlatformTarget, Politeness, RobotsPolicy
+from crawler.plan import CrawlPlan, PlatformTarget
 from crawler.run import CrawlReport
 from evidence.models import (
     Candidate,
@@ -22,37 +23,31 @@ from evidence.models import (
     RunStatus,
 )
 from evidence.store import Store
+from rightswatch.config import WatchConfig, load_config
+from rightswatch.crawling import plan_from_config
 from rightswatch.distributed import run_distributed_crawl
 from rightswatch.distributed.broker import connect
 from rightswatch.distributed.shards import Listing, split_plan
 from tests.support.postgres import RedisSpace
 from tests.support.sandbox import SandboxFactory, SandboxServer
-from tests.support.workers import WorkerFactory
+from tests.support.workers import WORKER_SECRET, WorkerFactory, crawl_config
 
 TERMS = ("Kobaltron", "Pipera")
+SECRET = WORKER_SECRET.encode()
 ITEMS = 100
 RUN_TIMEOUT_S = 240
 
 
-def _target(url: str, delay: float = 0.0, terms: tuple[str, ...] = TERMS) -> PlatformTarget:
-    polite = Politeness(
-        concurrency=2, delay_s=delay, autothrottle=False, robots=RobotsPolicy.IGNORE
-    )
-    return PlatformTarget(
-        name="civitai",
-        kind=PlatformKind.CIVITAI,
-        base_url=url,
-        search_terms=terms,
-        politeness=polite,
-        recent_pages=50,
-    )
+def _config(
+    tmp: Path, url: str, delay: float = 0.0, terms: tuple[str, ...] = TERMS
+) -> tuple[Path, WatchConfig]:
+    """The watch.toml the coordinator and its workers share (each reads its own copy)."""
+    path = crawl_config(tmp / "client" / "watch.toml", url, terms, delay=delay)
+    return path, load_config(path)
 
 
-def _plan(
-    url: str, db: str, out: Path, delay: float = 0.0, terms: tuple[str, ...] = TERMS
-) -> CrawlPlan:
-    target = _target(url, delay, terms)
-    return CrawlPlan(targets=(target,), database_url=db, output_dir=out, full=True)
+def _plan(config: WatchConfig, db: str, out: Path) -> CrawlPlan:
+    return replace(plan_from_config(config, db, full=True), output_dir=out)
 
 
 def _stored(db: str) -> list[tuple[str, str, str]]:
@@ -64,7 +59,15 @@ def _stored(db: str) -> list[tuple[str, str, str]]:
 
 
 def _truth(sandbox: SandboxServer) -> tuple[set[str], set[str]]:
-    items = [t for t in sandbox.truth() if t["platform"] == "civitai" and not t["removed"]]
+    """What an anonymous caller sees: mature items need a token (the workers have none)."""
+    items = [
+        t
+        for t in sandbox.truth()
+        if t["platform"] == "civitai"
+        and not t["removed"]
+        and t.get("browsing_level", 1) == 1
+        and t.get("nsfw_level", 1) == 1
+    ]
     images = {str(t["external_id"]) for t in items if t["kind"] == "image"}
     models = {str(t["external_id"]) for t in items if t["kind"] == "model"}
     return images, models
@@ -112,6 +115,7 @@ def test_plan_is_cut_into_listing_shards() -> None:
         "civitai/recent/",
         "hf/term/a",
         "hf/term/b",
+        "hf/recent/",
         "g/whole/",
     ]
     by_key = {shard.key: piece.targets[0] for shard, piece in pieces}
@@ -133,12 +137,14 @@ def test_two_workers_find_every_item_exactly_once(
     tmp_path: Path,
 ) -> None:
     sandbox = sandbox_factory(items=ITEMS)
-    workers = [worker_factory(tmp_path / f"worker-{n}") for n in (1, 2)]
+    path, config = _config(tmp_path, sandbox.url)
+    workers = [worker_factory(tmp_path / f"worker-{n}", path, pg_url) for n in (1, 2)]
     conn = connect(redis_space.url, namespace=redis_space.namespace)
     report = run_distributed_crawl(
-        _plan(sandbox.url, pg_url, tmp_path / "coordinator"),
+        _plan(config, pg_url, tmp_path / "coordinator"),
         timeout_s=RUN_TIMEOUT_S,
         connection=conn,
+        secret=SECRET,
     )
     conn.close()
     _check_complete(report, pg_url, sandbox)
@@ -178,17 +184,15 @@ def test_killed_worker_loses_nothing(
     tmp_path: Path,
 ) -> None:
     sandbox = sandbox_factory(items=ITEMS)
-    victim = worker_factory(tmp_path / "victim")
-    deadline = time.monotonic() + 60
-    while "worker consuming" not in victim.log():
-        assert time.monotonic() < deadline, f"the victim did not start:\n{victim.log()}"
-        time.sleep(0.05)
+    path, config = _config(tmp_path, sandbox.url, delay=0.05, terms=TERMS[:1])
+    victim = worker_factory(tmp_path / "victim", path, pg_url)
+    victim.wait_until_consuming()
     conn = connect(redis_space.url, namespace=redis_space.namespace)
     outcome: list[CrawlReport] = []
-    plan = _plan(sandbox.url, pg_url, tmp_path / "coordinator", delay=0.05, terms=TERMS[:1])
+    plan = _plan(config, pg_url, tmp_path / "coordinator")
     runner = threading.Thread(
         target=lambda: outcome.append(
-            run_distributed_crawl(plan, timeout_s=RUN_TIMEOUT_S, connection=conn)
+            run_distributed_crawl(plan, timeout_s=RUN_TIMEOUT_S, connection=conn, secret=SECRET)
         )
     )
     runner.start()
@@ -196,7 +200,8 @@ def test_killed_worker_loses_nothing(
     while not list(victim.output_dir.glob("run-*/shards/*/run-*/*.warc.gz")):
         assert time.monotonic() < deadline, f"the victim never started a crawl:\n{victim.log()}"
         time.sleep(0.05)
-    survivor = worker_factory(tmp_path / "survivor")  # the victim holds one shard (prefetch 1)
+    # the victim holds one shard (prefetch 1)
+    survivor = worker_factory(tmp_path / "survivor", path, pg_url)
     started = {p.parent.name.rsplit("-", 1)[0] for p in victim.started_shards()}
     os.kill(victim.pid, signal.SIGKILL)  # mid-crawl: its WARC is open, its task unacknowledged
     victim.process.wait(timeout=10)

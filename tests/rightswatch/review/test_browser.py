@@ -214,6 +214,11 @@ def evidence_config(tmp_path: Path, settings: ReviewSettings) -> Iterator[tuple[
         path.write_text(
             WATCH_TOML
             + f"""
+[[platforms]]  # the page site is a configured platform: captures may reach its address
+name = "localgallery"
+kind = "gallery"
+base_url = "{site.url}"
+
 [evidence]
 folder = "{settings.evidence_folder}"
 tsa_urls = ["{tsa.url}"]
@@ -282,7 +287,9 @@ def test_runs_page_and_sign_in(
     assert page.locator("#runs tbody tr").count() == 3
     assert page.locator("#chart rect").count() >= 7
     shot(page, "runs")
-    guarded = dataclasses.replace(settings, token="open-sesame", reviewer=None)
+    guarded = dataclasses.replace(
+        settings, token="open-sesame-0123456789-abcdefghijklmnop", reviewer=None
+    )
     with serve_in_thread(create_app(guarded)) as url:
         context = browser.new_context(base_url=url)
         tab = context.new_page()
@@ -290,7 +297,7 @@ def test_runs_page_and_sign_in(
         assert "/login" in tab.url
         shot(tab, "login")
         tab.fill("input[name=reviewer]", "Ada Reviewer")
-        tab.fill("input[name=token]", "open-sesame")
+        tab.fill("input[name=token]", "open-sesame-0123456789-abcdefghijklmnop")
         tab.click("button[type=submit]")
         tab.wait_for_url(f"**/findings/{fed.top_finding}")
         assert tab.inner_text("#reviewer-name") == "Ada Reviewer"

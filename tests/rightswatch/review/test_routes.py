@@ -90,7 +90,7 @@ def test_finding_page_shows_facts_reasons_and_region(client: TestClient, fed: Sa
     assert "examplehero" in text and "home" in text
     assert "41 matching keypoints" in text
     assert '<rect x="10.0" y="20.0" width="50.0" height="70.0"' in text
-    assert "allow_commercial_use: Image" in text
+    assert "allow_commercial_use: <bdi>Image</bdi>" in text
     ref = client.get(text.split('src="/references/')[1].split('"')[0].join(["/references/", ""]))
     assert ref.status_code == 200 and ref.headers["content-type"] == "image/png"
 

@@ -115,7 +115,9 @@ def test_security_headers(client: TestClient) -> None:
 
 
 def test_token_sign_in(settings: ReviewSettings, fed: Sample) -> None:
-    guarded = dataclasses.replace(settings, token="open-sesame", reviewer=None)
+    guarded = dataclasses.replace(
+        settings, token="open-sesame-0123456789-abcdefghijklmnop", reviewer=None
+    )
     with TestClient(create_app(guarded), base_url="http://127.0.0.1") as tc:
         first = tc.get(f"/findings/{fed.findings[0]}", follow_redirects=False)
         assert first.status_code == 303 and first.headers["location"].startswith("/login?next=")
@@ -133,7 +135,7 @@ def test_token_sign_in(settings: ReviewSettings, fed: Sample) -> None:
             data={
                 "csrf_token": token,
                 "reviewer": "Ada Reviewer",
-                "token": "open-sesame",
+                "token": "open-sesame-0123456789-abcdefghijklmnop",
                 "next": f"/findings/{fed.findings[0]}",
             },
         )
