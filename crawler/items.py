@@ -27,6 +27,7 @@ class Placement(enum.Enum):
 
     HOME = "home"
     RECOMMENDED = "recommended"
+    FEED = "feed"  # a gallery's infinite feed (newest, hot, models)
     SEARCH = "search"
     TAG = "tag"
     LISTING = "listing"

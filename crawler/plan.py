@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.exceptions import CrawlConfigError
+from crawler.gallery.adapter import GalleryAdapter
 from evidence.models import PlatformKind
 
 # Hosts a platform legitimately sends us to besides its base URL's host (media CDNs, file
@@ -106,13 +107,13 @@ class PlatformTarget:
     allowed_hosts: tuple[str, ...] = ()  # besides the base URL's host and DEFAULT_EXTRA_HOSTS
     max_items: int | None = None  # candidates per run on this platform
     recent_pages: int = 2  # pages of "recent images" (Civitai) / newest LoRAs (HF) per run
-    scroll_limit: int = 30  # gallery: scrolls per listing before giving up
     model_types: tuple[str, ...] = DEFAULT_MODEL_TYPES  # Civitai ``types``
     browsing_level: int = ALL_BROWSING_LEVELS  # Civitai images, with a token
     recent_model_pages: int = 3  # Civitai: pages of the newest models per run
     version_image_pages: int = 1  # Civitai: image pages per flagged model version
     creator_image_pages: int = 1  # Civitai: image pages per flagged creator
     base_models: tuple[str, ...] = DEFAULT_BASE_MODELS  # Hugging Face adapter listings
+    gallery: GalleryAdapter | None = None  # how a gallery site is read (kind "gallery")
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.base_url)
@@ -132,7 +133,8 @@ class PlatformTarget:
     def hosts(self) -> frozenset[str]:
         host = urlsplit(self.base_url).hostname or ""
         extra = DEFAULT_EXTRA_HOSTS.get(self.kind, ())
-        return frozenset(h.lower() for h in (host, *extra, *self.allowed_hosts))
+        media = self.gallery.media_hosts if self.gallery is not None else ()
+        return frozenset(h.lower() for h in (host, *extra, *self.allowed_hosts, *media))
 
 
 @dataclass(frozen=True)
@@ -166,11 +168,13 @@ class CrawlPlan:
     def to_json(self) -> str:
         data = asdict(self)
         data["output_dir"] = str(self.output_dir)
-        for target in data["targets"]:
+        for target, original in zip(data["targets"], self.targets, strict=True):
             target["kind"] = target["kind"].value
             polite = target["politeness"]
             polite["robots"] = polite["robots"].value
             polite["api_access"] = polite["api_access"].value if polite["api_access"] else None
+            gallery = original.gallery
+            target["gallery"] = gallery.to_mapping() if gallery is not None else None
         return json.dumps(data, sort_keys=True)
 
     @classmethod
@@ -210,6 +214,10 @@ def _target(data: Mapping[str, Any]) -> PlatformTarget:
     polite["api_access"] = ApiAccess(access) if access else None
     values = dict(data)
     values.update(kind=PlatformKind(data["kind"]), politeness=Politeness(**polite))
+    gallery = data.get("gallery")
+    values["gallery"] = (
+        GalleryAdapter.from_mapping(gallery, f"{data['name']}.gallery") if gallery else None
+    )
     for key in ("search_terms", "tags", "allowed_hosts", "model_types", "base_models"):
         if key in values:
             values[key] = tuple(values[key])

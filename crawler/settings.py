@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from crawler.browser import BrowserGate, context_options
 from crawler.identity import user_agent
 from crawler.plan import PlatformTarget
 from evidence.capture.chromium import CHROMIUM_ARGS, CHROMIUM_PATH
+from evidence.guard import FetchPolicy
 from evidence.models import PlatformKind
 
 USER_AGENT = user_agent("")  # settings_for puts the operator's contact in
@@ -110,7 +112,8 @@ PLAYWRIGHT: dict[str, Any] = {
     "PLAYWRIGHT_MAX_CONTEXTS": 1,
     "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 2,
     "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": 30_000,
-    "PLAYWRIGHT_ABORT_REQUEST": "crawler.spiders.gallery.abort_request",
+    # PLAYWRIGHT_ABORT_REQUEST (the host policy, pauses and pacing of crawler.browser) and
+    # PLAYWRIGHT_CONTEXTS (User-Agent, login session) are set per platform in settings_for.
 }
 
 
@@ -147,8 +150,16 @@ def settings_for(
             **BASE["DOWNLOAD_HANDLERS"],
             scheme: "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
         }
-        # Chromium sends the same named agent as every Scrapy request (not HeadlessChrome).
-        settings["PLAYWRIGHT_CONTEXTS"] = {"default": {"user_agent": agent}}
+        # Chromium sends the same named agent as every Scrapy request (not HeadlessChrome),
+        # and the login session when the adapter names one.
+        storage = target.gallery.storage_state if target.gallery is not None else None
+        settings["PLAYWRIGHT_CONTEXTS"] = {"default": context_options(agent, storage)}
+        hosts = sorted(target.hosts())  # as the downloader's guard gets them (RW_ALLOWED_HOSTS)
+        settings["PLAYWRIGHT_ABORT_REQUEST"] = BrowserGate(
+            policy=FetchPolicy.for_platform(target.base_url, hosts),
+            delay_s=polite.delay_s,
+            max_pause_s=polite.max_retry_after_s,
+        )
         settings["PLAYWRIGHT_MAX_PAGES_PER_CONTEXT"] = max(polite.concurrency, 1)
         settings["PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT"] = int(polite.timeout_s * 1000)
     settings.update(extra or {})

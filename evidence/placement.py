@@ -21,6 +21,7 @@ DISCOVERY_KEY = "discovery"
 WHERE = {
     "home": ("the platform's home page", "平台首页"),
     "recommended": ("a recommended section", "推荐栏目"),
+    "feed": ("a feed of the newest or hottest items", "信息流"),
     "search": ("search results", "搜索结果"),
     "tag": ("a tag listing", "标签列表页"),
     "listing": ("a listing page", "列表页"),
@@ -50,7 +51,12 @@ class ItemPlacement:
         """The placement recorded in a candidate's ``raw`` (None when the crawl gave none)."""
         crawl = (raw or {}).get(CRAWL_KEY)
         found = crawl.get(DISCOVERY_KEY) if isinstance(crawl, Mapping) else None
-        if not isinstance(found, Mapping) or not found.get("placement"):
+        return cls.from_json(found) if isinstance(found, Mapping) else None
+
+    @classmethod
+    def from_json(cls, found: Mapping[str, Any]) -> ItemPlacement | None:
+        """The placement :meth:`to_json` wrote (None when it names no placement)."""
+        if not found.get("placement"):
             return None
         rank = found.get("rank")
         return cls(

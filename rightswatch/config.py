@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AnyHttpUrl,
@@ -21,6 +21,9 @@ from pydantic import (
     model_validator,
 )
 
+from crawler.exceptions import CrawlConfigError
+from crawler.gallery import profiles
+from crawler.gallery.adapter import GalleryAdapter
 from evidence.guard import HostEntry
 from evidence.kinds import PlatformKind
 from rightswatch.errors import ConfigError
@@ -102,6 +105,31 @@ class PlatformConfig(_Model):
     version_image_pages: Annotated[int, Field(ge=0, le=100)] = 1
     creator_image_pages: Annotated[int, Field(ge=0, le=100)] = 1
     base_models: list[str] | None = None
+    # galleries (kind = "gallery"): a built-in profile (crawler/gallery/profiles/) and/or the
+    # adapter keys of docs/crawler.md "Adding a gallery site", overriding the profile's
+    profile: str | None = None
+    gallery: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _gallery_adapter(self) -> PlatformConfig:
+        if self.kind is not PlatformKind.GALLERY:
+            if self.profile or self.gallery:
+                raise ValueError("profile and gallery apply to kind = 'gallery' only")
+            return self
+        try:
+            self.adapter()
+        except CrawlConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def adapter(self) -> GalleryAdapter:
+        """The gallery adapter: the profile (if any) with this platform's overrides."""
+        if not self.profile and not self.gallery:
+            raise CrawlConfigError(
+                f"a gallery needs profile = one of {', '.join(profiles.names())}, "
+                "or a [platforms.gallery] table"
+            )
+        return profiles.resolve(self.profile, self.gallery, "gallery")
 
     @field_validator("allowed_hosts")
     @classmethod
@@ -112,6 +140,10 @@ class PlatformConfig(_Model):
 
     @property
     def url(self) -> str:
+        if self.base_url is None and self.profile:
+            known = profiles.base_url(self.profile)
+            if known:
+                return known.rstrip("/")
         return str(self.base_url or DEFAULT_BASE_URLS[self.kind]).rstrip("/")
 
 

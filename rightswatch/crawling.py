@@ -7,9 +7,12 @@ licensed creators go to the likeness engine.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from pathlib import Path
 from urllib.parse import urlsplit
 
+from crawler.gallery.adapter import GalleryAdapter
 from crawler.identity import contact_is_set
 from crawler.plan import (
     DEFAULT_BASE_MODELS,
@@ -22,8 +25,25 @@ from crawler.plan import (
     RobotsPolicy,
 )
 from evidence.guard import is_local_address
+from evidence.models import PlatformKind
 from rightswatch.config import PlatformConfig, WatchConfig
 from rightswatch.errors import ConfigError
+
+
+def _adapter(config: WatchConfig, platform: PlatformConfig) -> GalleryAdapter | None:
+    """The platform's gallery adapter, its login session path made absolute and checked."""
+    if platform.kind is not PlatformKind.GALLERY:
+        return None
+    adapter = platform.adapter()
+    if adapter.storage_state is None:
+        return adapter
+    path = config.resolve(Path(adapter.storage_state))
+    if not path.is_file():
+        raise ConfigError(
+            f"platforms[{platform.name}].gallery.storage_state: no such file: {path} "
+            "(export it from a logged-in browser with Playwright's storage_state)"
+        )
+    return dataclasses.replace(adapter, storage_state=str(path))
 
 
 def _target(config: WatchConfig, platform: PlatformConfig) -> PlatformTarget:
@@ -52,6 +72,7 @@ def _target(config: WatchConfig, platform: PlatformConfig) -> PlatformTarget:
         ),
         allowed_hosts=tuple(platform.allowed_hosts),
         max_items=platform.max_items,
+        gallery=_adapter(config, platform),
         recent_pages=platform.recent_pages,
         model_types=tuple(platform.model_types or DEFAULT_MODEL_TYPES),
         browsing_level=platform.browsing_level,

@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sandbox import cdn, civitai, gallery, huggingface, pages
+from sandbox import cdn, civitai, gallery, gallery_ssr, gallery_walled, huggingface, pages
 from sandbox.clock import Clock
 from sandbox.errors import ContentError, SandboxError
 from sandbox.faults import FaultMiddleware, parse_fault_spec
@@ -90,6 +90,11 @@ def admin_routes(site: Site, options: ServeOptions) -> list[BaseRoute]:
                 "faults": options.faults,
                 "tsa": f"{base_url(request)}/tsa",
                 "gallery": f"{base_url(request)}/gallery/",
+                "galleries": {
+                    "gallery": f"{base_url(request)}/gallery/",
+                    "gallery-ssr": f"{base_url(request)}/ssr/",
+                    "gallery-walled": f"{base_url(request)}/walled/",
+                },
                 "cdn": site.cdn_origin,
                 "time_scale": options.time_scale,
                 "download_calls": {str(k): v for k, v in sorted(site.downloads.items())},
@@ -160,6 +165,8 @@ def build_app(options: ServeOptions, cdn_origin: str = "") -> Starlette:
         *admin_routes(site, options),
         *civitai.routes(site),
         *gallery.routes(site),
+        *gallery_ssr.routes(site),
+        *gallery_walled.routes(site),
         *pages.routes(site),
         *huggingface.routes(site),  # last: its /{user}/{repo} pages catch two-segment paths
     ]
@@ -167,7 +174,7 @@ def build_app(options: ServeOptions, cdn_origin: str = "") -> Starlette:
     limiter = RateLimiter(parse_limits(options.rate_limit), clock)
     app.add_middleware(RateLimitMiddleware, limiter=limiter)
     app.add_middleware(FaultMiddleware, plan=plan, seed=options.seed, clock=clock)
-    cdn_app = Starlette(routes=cdn.routes(site))
+    cdn_app = Starlette(routes=[*cdn.routes(site), *gallery_ssr.cdn_routes(site)])
     cdn_app.add_middleware(FaultMiddleware, plan=plan, seed=options.seed, clock=clock)
     app.state.cdn = cdn_app
     return app

@@ -61,11 +61,14 @@ def _truth_summary(url: str, findings: list[dict[str, Any]]) -> None:
     with urllib.request.urlopen(f"{url}/sandbox/truth.json", timeout=30) as resp:  # noqa: S310
         truth = json.load(resp)
     crawled = {f["platform"] for f in findings} | {"civitai", "huggingface", "gallery"}
-    positives = {
-        (t["platform"], t["kind"], str(t["external_id"])): t["character"]
-        for t in truth
-        if t["character"] and t["platform"] in crawled
-    }
+    positives: dict[tuple[str, str, str], str] = {}
+    for t in truth:
+        # an item shown by several gallery styles is one look-alike per style (platform)
+        shown = [(t["platform"], t["external_id"])]
+        shown += [(site, s["external_id"]) for site, s in (t.get("sites") or {}).items()]
+        for platform, external_id in dict.fromkeys(shown):
+            if t["character"] and platform in crawled:
+                positives[(platform, t["kind"], str(external_id))] = t["character"]
     flagged = {
         (f["platform"], f["kind"], str(f["external_id"])): f["character"]
         for f in findings

@@ -11,7 +11,8 @@ JSON API (POST, JSON body, ``{"code": "0", "data": ...}`` envelopes, as those si
   item answers ``{"code": "404", "message": "This work has been removed", "data": null}``.
 
 Pages: ``/gallery/`` (home, recommended + infinite-scroll feed), ``/gallery/models`` (model
-feed), ``/gallery/posts/{id}`` and ``/gallery/models/{id}`` (details; 404 when unknown, 410
+feed), ``/gallery/search?keyword=`` (the post feed filtered by the keyword),
+``/gallery/posts/{id}`` and ``/gallery/models/{id}`` (details; 404 when unknown, 410
 "removed" page after a takedown). Media, with absolute URLs in the JSON:
 ``/gallery/cdn/posts/{id}.png``; model files ``/gallery/cdn/models/{id}/{file}`` (public,
 Range-capable).
@@ -248,6 +249,9 @@ def routes(site: Site) -> list[BaseRoute]:
     async def models_page(request: Request) -> Response:
         return HTMLResponse(render_shell("gallery.html", page="models", item_id="", title="Models"))
 
+    async def search_page(request: Request) -> Response:
+        return HTMLResponse(render_shell("gallery.html", page="search", item_id="", title="Search"))
+
     async def post_page(request: Request) -> Response:
         picture = world.picture(request.path_params["id"], Platform.GALLERY)
         if picture is None or world.is_removed(picture):
@@ -290,6 +294,7 @@ def routes(site: Site) -> list[BaseRoute]:
         Route("/gallery/api/v1/model/detail", model_detail, methods=["POST"]),
         Route("/gallery/", home),
         Route("/gallery/models", models_page),
+        Route("/gallery/search", search_page),
         Route("/gallery/posts/{id}", post_page),
         Route("/gallery/models/{id}", model_page),
         Route("/gallery/cdn/posts/{id}.png", post_media, methods=["GET", "HEAD"]),

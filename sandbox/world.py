@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import random
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -33,6 +34,7 @@ from sandbox.naming import (
 )
 
 EPOCH = dt.datetime(2025, 1, 6, 9, 0, tzinfo=dt.UTC)
+_SSR_NAMESPACE = uuid.UUID("5b0c8f0e-2f1c-4d55-9d0a-7a3c4e9b1f00")
 SCRIPT_TITLE = '<script>alert("sandbox")</script>'
 SCENE_WORDS = ("on a beach", "in a city at night", "in a cozy room", "in a meadow", "abstract")
 
@@ -221,7 +223,11 @@ class World:
         return item
 
     def truth(self, base_url: str) -> list[dict[str, object]]:
-        """One object per item: platform, kind, external_id, character, how, and more."""
+        """One object per item: platform, kind, external_id, character, how, and more.
+
+        Gallery items also carry ``sites``: the same item on each gallery style, keyed by the
+        platform name the demo client gives it (``gallery``, ``gallery-ssr``,
+        ``gallery-walled``), each with the ``external_id`` and ``url`` that style shows."""
         rows: list[dict[str, object]] = []
         for m in self.models:
             rows.append(
@@ -239,6 +245,7 @@ class World:
                     "nsfw_level": m.nsfw_level,
                     "flavour": m.flavour.value if m.flavour else None,
                     "gated": m.gated,
+                    **_sites(base_url, Kind.MODEL, m.platform, m.external_id),
                 }
             )
         for p in self.pictures:
@@ -256,9 +263,38 @@ class World:
                     "removed": self.is_removed(p),
                     "fault": p.fault,
                     "browsing_level": p.browsing_level,
+                    **_sites(base_url, Kind.IMAGE, p.platform, p.external_id),
                 }
             )
         return rows
+
+
+def ssr_id(external_id: str) -> str:
+    """The 32-hex-digit id the server-rendered gallery style shows for a gallery item."""
+    return uuid.uuid5(_SSR_NAMESPACE, external_id).hex
+
+
+def _sites(base: str, kind: Kind, platform: Platform, external_id: str) -> dict[str, object]:
+    if platform != Platform.GALLERY:
+        return {}
+    model = kind == Kind.MODEL
+    uid = ssr_id(external_id)
+    return {
+        "sites": {
+            "gallery": {
+                "external_id": external_id,
+                "url": f"{base}/gallery/{'models' if model else 'posts'}/{external_id}",
+            },
+            "gallery-ssr": {
+                "external_id": uid,
+                "url": f"{base}/ssr/{'modelinfo' if model else 'imageinfo'}/{uid}",
+            },
+            "gallery-walled": {
+                "external_id": external_id,
+                "url": f"{base}/walled/{'lora' if model else 'artworks'}/{external_id}",
+            },
+        }
+    }
 
 
 def model_path(model: Model) -> str:

@@ -5,34 +5,23 @@ not retried and never reaches a parser; the spider's errback turns it into a
 ``CrawlFailure(status=BLOCKED)`` carrying the reason and the WARC record id (the wall itself is
 archived: it shows what the platform served). Markers: Cloudflare's ``cf-mitigated: challenge``
 header and "Just a moment" interstitial (platforms.md §4.4, §5), generic CAPTCHA widgets, and
-login walls (401 HTML, or a redirect/landing on a login path).
+login walls (401 HTML, or a redirect/landing on a login path). The rules are the evidence
+capture's, in one place: :func:`evidence.capture.walls.find_wall`.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Self
-from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
-_CHALLENGE_MARKERS = (
-    re.compile(rb"<title>\s*just a moment", re.I),
-    re.compile(rb"cf-chl-|challenge-platform|cf_chl_opt", re.I),
-    re.compile(rb"<title>\s*attention required", re.I),
-    re.compile(rb"g-recaptcha|h-captcha|hcaptcha\.com|turnstile", re.I),
-    re.compile(rb"checking (if the site connection is secure|your browser)", re.I),
-    re.compile(rb"verify (that )?you are (a )?human", re.I),
-)
-_LOGIN_PATH = re.compile(r"/(login|signin|sign-in|auth/login)(\b|/|\?|$)", re.I)
-_LOGIN_MARKERS = (
-    re.compile(rb"<title>[^<]*(log ?in|sign ?in)[^<]*</title>", re.I),
-    re.compile(rb"(log ?in|sign ?in) (required|to continue)", re.I),
-)
-_SNIFF_BYTES = 64 * 1024
+from evidence.capture.walls import PageState, find_wall
+
+_PASSWORD = re.compile(rb"<input[^>]+type=[\"']?password", re.I)
 
 
 class WallDetected(IgnoreRequest):
@@ -45,30 +34,38 @@ class WallDetected(IgnoreRequest):
 
 
 def classify(response: Response) -> str | None:
-    """The reason ``response`` is a wall, or None when it looks like content."""
-    mitigated = response.headers.get(b"cf-mitigated")
-    if mitigated and mitigated.lower() == b"challenge":
-        return "bot challenge (cf-mitigated: challenge)"
-    content_type = (response.headers.get(b"Content-Type") or b"").lower()
-    is_html = b"html" in content_type or response.body[:200].lstrip().lower().startswith(
+    """The reason ``response`` is a wall, or None when it looks like content.
+
+    Only HTML is judged (an API's JSON 401 is an error, not a wall); the rules are the
+    evidence capture's (:func:`evidence.capture.walls.find_wall`)."""
+    headers = {
+        name: (response.headers.get(name.encode()) or b"").decode("latin-1")
+        for name in ("cf-mitigated", "content-type")
+        if response.headers.get(name.encode())
+    }
+    content_type = headers.get("content-type", "").lower()
+    body = response.body
+    is_html = "html" in content_type or body[:200].lstrip().lower().startswith(
         (b"<!doctype html", b"<html")
     )
-    if is_html and response.status < 400 and _LOGIN_PATH.search(urlsplit(response.url).path):
-        return f"login wall (landed on {response.url})"
-    if not is_html:
+    if not is_html and "cf-mitigated" not in headers:
         return None
-    head = response.body[:_SNIFF_BYTES]
-    if response.status in (403, 429, 503) or len(head) < _SNIFF_BYTES:
-        for marker in _CHALLENGE_MARKERS:
-            if marker.search(head):
-                pattern = marker.pattern.decode()
-                return f"bot challenge (HTTP {response.status}, matched {pattern!r})"
-    if response.status == 401:
-        return "login wall (HTTP 401)"
-    for marker in _LOGIN_MARKERS:
-        if marker.search(head) and b"<form" in head.lower():
-            return "login wall (login form instead of content)"
-    return None
+    html = body[:65536].decode("utf-8", errors="replace")
+    try:
+        asked = response.request.url if response.request is not None else ""
+    except AttributeError:  # a response built without its request (tests)
+        asked = ""
+    state = PageState(
+        requested_url=asked,
+        final_url=response.url,
+        status=response.status,
+        html=html,
+        text=html,
+        password_fields=len(_PASSWORD.findall(body[:65536])),
+        headers=headers,
+    )
+    wall = find_wall(state)
+    return None if wall is None else wall.detail
 
 
 class WallDetectionMiddleware:

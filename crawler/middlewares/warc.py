@@ -10,7 +10,8 @@ items parsed from it can cite it. ``evidence.redact`` keeps credentials out: ``C
 ``Authorization`` and ``Proxy-Authorization`` headers are dropped, token query values masked.
 
 Browser-rendered responses (scrapy-playwright) are not wire bytes: they are written as
-``resource`` records of the rendered DOM, labelled as such.
+``resource`` records of the rendered DOM, labelled as such. The records are made by the one
+WARC writer, :class:`evidence.capture.warc.WarcWriter`, which the evidence capture uses too.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from http import HTTPStatus
 from importlib import metadata
-from io import BytesIO
 from pathlib import Path
 from typing import IO, Any, Self
 
@@ -30,90 +30,65 @@ import scrapy
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
-from warcio.statusandheaders import StatusAndHeaders
-from warcio.utils import Digester
-from warcio.warcwriter import WARCWriter
 
 from crawler import __version__
 from crawler.middlewares.robots import RobotsDecision, robots_decided
+from evidence.capture.network import Exchange
+from evidence.capture.warc import WarcWriter
 from evidence.folders import private_folder
-from evidence.redact import redact_headers, redact_url
 
 META_RECORD_ID = "warc_record_id"
 META_WARC_FILE = "warc_file"
-# Headers that describe the transfer, not the stored payload: kept under a prefixed name so
-# that readers do not try to de-chunk an already de-chunked body.
-_TRANSFER_HEADERS = {b"transfer-encoding"}
 
 
-class SHA256WARCWriter(WARCWriter):  # type: ignore[misc]
-    """warcio's writer with SHA-256 instead of its default SHA-1 digests."""
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
 
-    @staticmethod
-    def _create_digester() -> Any:
-        return Digester("sha256")
+
+def _pairs(headers: Any) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (k.decode("latin-1"), v.decode("latin-1")) for k, values in headers.items() for v in values
+    )
 
 
 class WarcFile:
-    """One WARC 1.1 file, gzip per record, opened with a warcinfo record."""
+    """One run's WARC file for one platform, written by the one WARC writer
+    (:class:`evidence.capture.warc.WarcWriter`, which redacts credentials)."""
 
     def __init__(self, path: Path, info: dict[str, str]) -> None:
         private_folder(path.parent)
         self.path = path
         self._fh: IO[bytes] = path.open("wb")
-        self._writer = SHA256WARCWriter(self._fh, gzip=True, warc_version="1.1")
-        self._writer.write_record(self._writer.create_warcinfo_record(path.name, info))
-        self.records = 0
+        self._warc = WarcWriter(self._fh, path.name, info)
+
+    @property
+    def records(self) -> int:
+        return self._warc.records
 
     def write_exchange(self, request: Request, response: Response) -> str:
-        """A request/response pair; returns the response's WARC-Record-ID."""
-        writer = self._writer
-        headers = redact_headers(
-            (
-                ("X-Archive-Orig-" if k.lower() in _TRANSFER_HEADERS else "") + k.decode("latin-1"),
-                v.decode("latin-1"),
-            )
-            for k, values in response.headers.items()
-            for v in values
+        """A request/response pair, body as received; returns the response's WARC-Record-ID."""
+        exchange = Exchange(
+            url=response.url,
+            method=request.method,
+            request_headers=_pairs(request.headers),
+            post_data=request.body,
+            status=response.status,
+            status_text=_phrase(response.status),
+            http_version=response.protocol or "HTTP/1.1",
+            response_headers=_pairs(response.headers),
+            body=response.body,
+            body_error="",
+            server_ip=str(response.ip_address) if response.ip_address is not None else "",
+            server_port=None,
+            security=None,
+            at=datetime.now(UTC),
+            resource_type="scrapy",
+            decoded=False,
         )
-        try:
-            reason = HTTPStatus(response.status).phrase
-        except ValueError:
-            reason = "Unknown"
-        protocol = response.protocol or "HTTP/1.1"
-        http_headers = StatusAndHeaders(f"{response.status} {reason}", headers, protocol=protocol)
-        warc_headers: dict[str, str] = {}
-        if response.ip_address is not None:
-            warc_headers["WARC-IP-Address"] = str(response.ip_address)
-        resp = writer.create_warc_record(
-            redact_url(response.url),
-            "response",
-            payload=BytesIO(response.body),
-            length=len(response.body),
-            http_headers=http_headers,
-            warc_headers_dict=warc_headers,
-        )
-        request_url = redact_url(request.url)
-        path = request_url.split("/", 3)[3] if request_url.count("/") >= 3 else ""
-        req_headers = redact_headers(  # never archive credentials
-            (k.decode("latin-1"), v.decode("latin-1"))
-            for k, values in request.headers.items()
-            for v in values
-        )
-        req = writer.create_warc_record(
-            request_url,
-            "request",
-            payload=BytesIO(request.body),
-            length=len(request.body),
-            http_headers=StatusAndHeaders(
-                f"{request.method} /{path} HTTP/1.1",
-                req_headers,
-                is_http_request=True,
-            ),
-        )
-        writer.write_request_response_pair(req, resp)
-        self.records += 2
-        return str(resp.rec_headers.get_header("WARC-Record-ID"))
+        return self._warc.exchange(exchange)
 
     def write_rendered(
         self, url: str, body: bytes, status: int, content_type: str = "text/html; charset=utf-8"
@@ -123,32 +98,17 @@ class WarcFile:
         These bytes are the browser's view (decoded, after scripts ran), not wire bytes, hence
         ``resource`` and not ``response``.
         """
-        record = self._writer.create_warc_record(
-            redact_url(url),
-            "resource",
-            payload=BytesIO(body),
-            length=len(body),
-            warc_content_type=content_type,
-            warc_headers_dict={"WARC-Rendered-Status": str(status)},
+        return self._warc.resource(
+            url,
+            body,
+            content_type=content_type,
+            warc_headers={"WARC-Rendered-Status": str(status)},
         )
-        self._writer.write_record(record)
-        self.records += 1
-        return str(record.rec_headers.get_header("WARC-Record-ID"))
 
     def write_metadata(self, url: str, fields: dict[str, object]) -> str:
         """A ``metadata`` record (``application/json``) about ``url``: a decision, not bytes
         from the wire (the robots.txt policy applied to a host)."""
-        body = json.dumps(fields, sort_keys=True, default=str).encode("utf-8")
-        record = self._writer.create_warc_record(
-            url,
-            "metadata",
-            payload=BytesIO(body),
-            length=len(body),
-            warc_content_type="application/json",
-        )
-        self._writer.write_record(record)
-        self.records += 1
-        return str(record.rec_headers.get_header("WARC-Record-ID"))
+        return self._warc.metadata(url, fields)
 
     def close(self) -> None:
         self._fh.close()

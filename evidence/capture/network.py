@@ -41,6 +41,10 @@ class Exchange:
     security: dict[str, Any] | None
     at: datetime
     resource_type: str
+    # True when ``body`` is decoded (a browser's view): the stored headers drop
+    # Content-Encoding/Transfer-Encoding/Content-Length and a metadata record keeps them.
+    # False for wire bytes (the crawler's downloader sees bodies before decompression).
+    decoded: bool = True
 
 
 @dataclass

@@ -1,17 +1,30 @@
-"""WARC 1.1 of everything the server sent, with SHA-256 digests (research/evidence.md §4.4).
+"""The one WARC writer: WARC 1.1, gzip per record, SHA-256 digests (research/evidence.md §4.4).
 
-Per exchange: a ``request`` and a ``response`` record (``WARC-IP-Address`` when known), then a
-``metadata`` record with the server address, TLS details and the original transfer headers.
-A final ``metadata`` record links the renderings (screenshots, DOM, PDF…) by SHA-256 to the
-main page's response record (``WARC-Refers-To``), per §3.4 item 2. Credentials never reach a
-record: ``evidence.redact`` drops ``Cookie``/``Authorization``/``Proxy-Authorization`` headers
-and masks token query values in every URL.
+Used by the evidence capture (:func:`write_warc`, a capture's ``traffic.warc.gz``) and by the
+crawler (``crawler.middlewares.warc`` writes each run's WARC through :class:`WarcWriter`), so
+both sides archive the same way:
+
+- :meth:`WarcWriter.exchange`: a ``request`` and a ``response`` record (``WARC-IP-Address``
+  when known). A body the browser decoded (:attr:`Exchange.decoded`) is stored without
+  ``Content-Encoding``/``Transfer-Encoding`` and with its real ``Content-Length``, and a
+  ``metadata`` record keeps the original transfer headers, the server address and TLS details
+  (§4.5 option 1). Wire bytes keep their headers; ``Transfer-Encoding`` is stored as
+  ``X-Archive-Orig-Transfer-Encoding`` since the body is already de-chunked.
+- :meth:`WarcWriter.resource`: what a browser rendered or its scripts received (not wire
+  bytes), e.g. the crawler's rendered DOM and XHR bodies.
+- :meth:`WarcWriter.metadata`: a JSON metadata record, e.g. the capture's final record linking
+  the renderings by SHA-256 to the main page's response (``WARC-Refers-To``, §3.4 item 2).
+
+Credentials never reach a record: every URL goes through ``evidence.redact.redact_url`` (token
+query values masked) and every header list through ``redact_headers`` (``Cookie``,
+``Set-Cookie``, ``Authorization``, ``Proxy-Authorization`` removed), for the crawler's records
+and the capture's alike.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from io import BytesIO
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -21,9 +34,10 @@ from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
 from evidence.capture.network import Exchange
-from evidence.redact import redact_headers, redact_url
+from evidence.redact import redact_headers, redact_mapping, redact_url
 
 DECODED_AWAY = frozenset({"content-encoding", "transfer-encoding", "content-length"})
+TRANSFER_HEADERS = frozenset({"transfer-encoding"})
 
 
 class Sink(Protocol):
@@ -40,6 +54,11 @@ class SHA256WARCWriter(WARCWriter):  # type: ignore[misc]
         return Digester("sha256")
 
 
+def archived_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Headers as archived: credentials (evidence.redact) and HTTP/2 pseudo-headers left out."""
+    return redact_headers((name, value) for name, value in headers if not name.startswith(":"))
+
+
 def _request_line(exchange: Exchange) -> str:
     parts = urlsplit(redact_url(exchange.url))
     target = parts.path or "/"
@@ -52,6 +71,123 @@ def _json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
 
 
+class WarcWriter:
+    """Records into one WARC stream, opened by its ``warcinfo`` record."""
+
+    def __init__(self, out: Sink, filename: str, info: Mapping[str, Any]) -> None:
+        self._writer = SHA256WARCWriter(out, gzip=True, warc_version="1.1")
+        self._writer.write_record(self._writer.create_warcinfo_record(filename, dict(info)))
+        self.records = 1
+
+    def exchange(self, exchange: Exchange) -> str:
+        """A request/response pair (plus metadata for a decoded body); the response's id."""
+        writer = self._writer
+        response = self._response_record(exchange)
+        request = writer.create_warc_record(
+            redact_url(exchange.url),
+            "request",
+            payload=BytesIO(exchange.post_data),
+            length=len(exchange.post_data),
+            http_headers=StatusAndHeaders(
+                _request_line(exchange),
+                archived_headers(exchange.request_headers),
+                is_http_request=True,
+            ),
+        )
+        writer.write_request_response_pair(request, response)
+        self.records += 2
+        response_id = str(response.rec_headers.get_header("WARC-Record-ID"))
+        if exchange.decoded:
+            removed = [h for h in exchange.response_headers if h[0].lower() in DECODED_AWAY]
+            self.metadata(
+                exchange.url,
+                {
+                    "server_ip": exchange.server_ip,
+                    "server_port": exchange.server_port,
+                    "tls": exchange.security,
+                    "resource_type": exchange.resource_type,
+                    "original_transfer_headers": removed,
+                    "body_error": exchange.body_error,
+                    "received_at": exchange.at.isoformat(),
+                },
+                concurrent_to=response_id,
+            )
+        return response_id
+
+    def _response_record(self, exchange: Exchange) -> Any:
+        stored = archived_headers(exchange.response_headers)
+        if exchange.decoded:
+            headers = [(n, v) for n, v in stored if n.lower() not in DECODED_AWAY]
+            headers.append(("Content-Length", str(len(exchange.body))))
+        else:
+            headers = [
+                (("X-Archive-Orig-" if n.lower() in TRANSFER_HEADERS else "") + n, v)
+                for n, v in stored
+            ]
+        warc_headers = {"WARC-Date": exchange.at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+        if exchange.server_ip:
+            warc_headers["WARC-IP-Address"] = exchange.server_ip
+        if exchange.body_error:
+            warc_headers["WARC-Truncated"] = "unspecified"
+        status = f"{exchange.status} {exchange.status_text}".strip()
+        return self._writer.create_warc_record(
+            redact_url(exchange.url),
+            "response",
+            payload=BytesIO(exchange.body),
+            length=len(exchange.body),
+            http_headers=StatusAndHeaders(status, headers, protocol=exchange.http_version),
+            warc_headers_dict=warc_headers,
+        )
+
+    def resource(
+        self,
+        url: str,
+        body: bytes,
+        *,
+        content_type: str,
+        warc_headers: Mapping[str, str] | None = None,
+    ) -> str:
+        """A ``resource`` record (a browser's view, not wire bytes); returns its id."""
+        record = self._writer.create_warc_record(
+            redact_url(url),
+            "resource",
+            payload=BytesIO(body),
+            length=len(body),
+            warc_content_type=content_type,
+            warc_headers_dict=dict(warc_headers or {}),
+        )
+        self._writer.write_record(record)
+        self.records += 1
+        return str(record.rec_headers.get_header("WARC-Record-ID"))
+
+    def metadata(
+        self,
+        url: str,
+        payload: Mapping[str, Any],
+        *,
+        concurrent_to: str | None = None,
+        refers_to: str | None = None,
+    ) -> str:
+        """A JSON ``metadata`` record; returns its id."""
+        body = _json(redact_mapping(dict(payload)))
+        headers: dict[str, str] = {}
+        if concurrent_to:
+            headers["WARC-Concurrent-To"] = concurrent_to
+        if refers_to:
+            headers["WARC-Refers-To"] = refers_to
+        record = self._writer.create_warc_record(
+            redact_url(url),
+            "metadata",
+            payload=BytesIO(body),
+            length=len(body),
+            warc_content_type="application/json",
+            warc_headers_dict=headers,
+        )
+        self._writer.write_record(record)
+        self.records += 1
+        return str(record.rec_headers.get_header("WARC-Record-ID"))
+
+
 def write_warc(
     out: Sink,
     exchanges: Sequence[Exchange],
@@ -61,86 +197,16 @@ def write_warc(
     main_url: str,
     renderings: Mapping[str, str],
 ) -> int:
-    """Write the capture WARC to ``out``; return the number of records written."""
-    writer = SHA256WARCWriter(out, gzip=True, warc_version="1.1")
-    records = 1
-    writer.write_record(writer.create_warcinfo_record(filename, dict(info)))
+    """Write a capture's WARC to ``out``; return the number of records written."""
+    warc = WarcWriter(out, filename, info)
     main_record_id = ""
     for exchange in exchanges:
-        target = redact_url(exchange.url)
-        response = _response_record(writer, exchange)
-        request = writer.create_warc_record(
-            target,
-            "request",
-            payload=BytesIO(exchange.post_data),
-            length=len(exchange.post_data),
-            http_headers=StatusAndHeaders(
-                _request_line(exchange),
-                redact_headers(h for h in exchange.request_headers if not h[0].startswith(":")),
-                is_http_request=True,
-            ),
-        )
-        writer.write_request_response_pair(request, response)
-        response_id = response.rec_headers.get_header("WARC-Record-ID")
+        response_id = warc.exchange(exchange)
         if exchange.url == main_url and not main_record_id:
             main_record_id = response_id
-        removed = [h for h in exchange.response_headers if h[0].lower() in DECODED_AWAY]
-        meta = _json(
-            {
-                "server_ip": exchange.server_ip,
-                "server_port": exchange.server_port,
-                "tls": exchange.security,
-                "resource_type": exchange.resource_type,
-                "original_transfer_headers": removed,
-                "body_error": exchange.body_error,
-                "received_at": exchange.at.isoformat(),
-            }
-        )
-        writer.write_record(
-            writer.create_warc_record(
-                target,
-                "metadata",
-                payload=BytesIO(meta),
-                length=len(meta),
-                warc_content_type="application/json",
-                warc_headers_dict={"WARC-Concurrent-To": response_id},
-            )
-        )
-        records += 3
-    summary = _json({"renderings_sha256": dict(renderings), "main_url": redact_url(main_url)})
-    link = {"WARC-Refers-To": main_record_id} if main_record_id else {}
-    writer.write_record(
-        writer.create_warc_record(
-            f"urn:rightswatch:renderings:{redact_url(main_url)}",
-            "metadata",
-            payload=BytesIO(summary),
-            length=len(summary),
-            warc_content_type="application/json",
-            warc_headers_dict=link,
-        )
+    warc.metadata(
+        f"urn:rightswatch:renderings:{main_url}",
+        {"renderings_sha256": dict(renderings), "main_url": main_url},
+        refers_to=main_record_id or None,
     )
-    return records + 1
-
-
-def _response_record(writer: SHA256WARCWriter, exchange: Exchange) -> Any:
-    headers = redact_headers(
-        (name, value)
-        for name, value in exchange.response_headers
-        if name.lower() not in DECODED_AWAY and not name.startswith(":")
-    )
-    headers.append(("Content-Length", str(len(exchange.body))))
-    warc_headers = {"WARC-Date": exchange.at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
-    if exchange.server_ip:
-        warc_headers["WARC-IP-Address"] = exchange.server_ip
-    if exchange.body_error:
-        warc_headers["WARC-Truncated"] = "unspecified"
-    return writer.create_warc_record(
-        redact_url(exchange.url),
-        "response",
-        payload=BytesIO(exchange.body),
-        length=len(exchange.body),
-        http_headers=StatusAndHeaders(
-            f"{exchange.status} {exchange.status_text}".strip(), headers, protocol="HTTP/1.1"
-        ),
-        warc_headers_dict=warc_headers,
-    )
+    return warc.records

@@ -15,7 +15,15 @@ from sqlalchemy import Select, select
 
 from evidence.kinds import CandidateKind, Decision, FindingStatus
 from evidence.models import Candidate, Character, Finding, Platform
+from evidence.placement import ItemPlacement
 from evidence.store import Store
+
+NO_PLACEMENT: Mapping[str, None] = {
+    "placement": None,
+    "rank": None,
+    "listing_url": None,
+    "term": None,
+}
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,7 @@ class FindingRow:
     reference: str | None
     reasons: tuple[dict[str, Any], ...]
     created_at: datetime
+    placement: ItemPlacement | None = None  # where the platform showed it, as crawled
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -55,6 +64,7 @@ class FindingRow:
             "reference": self.reference,
             "reasons": list(self.reasons),
             "created_at": self.created_at.isoformat(),
+            **(self.placement.to_json() if self.placement else NO_PLACEMENT),
         }
 
     @classmethod
@@ -76,6 +86,7 @@ class FindingRow:
             reference=data.get("reference"),
             reasons=tuple(data.get("reasons") or ()),
             created_at=datetime.fromisoformat(str(data["created_at"])),
+            placement=ItemPlacement.from_json(data),
         )
 
 
@@ -129,6 +140,7 @@ def finding_rows(
                 reference=f.reference,
                 reasons=tuple(f.reasons or ()),
                 created_at=f.created_at,
+                placement=ItemPlacement.from_raw(c.raw),
             )
             for f, c, plat, char in session.execute(query)
         ]

@@ -25,55 +25,80 @@
     return node;
   }
 
+  // Class names are generated at build time on the real sites: meaningless and unstable.
+  function cls(name) {
+    let h = 2166136261;
+    for (const c of "pixelhub:" + name) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
+    return "_" + h.toString(36).slice(0, 6);
+  }
+
   function postCard(post) {
     const image = post.images[0];
-    return el("a", { class: "card", href: "/gallery/posts/" + post.id, "data-kind": "post", "data-id": post.id },
-      el("img", { src: image.url, alt: post.title, "data-width": String(image.width), "data-height": String(image.height) }),
-      el("span", { class: "title" }, post.title));
+    return el("a", { class: cls("card"), href: "/gallery/posts/" + post.id },
+      el("img", { src: image.url, alt: post.title, class: cls("cover") }),
+      el("span", { class: cls("card-title") }, post.title));
   }
 
   function modelCard(model) {
-    const cover = model.cover ? el("img", { src: model.cover.url, alt: model.name }) : el("div", { class: "no-cover" });
-    return el("a", { class: "card", href: "/gallery/models/" + model.id, "data-kind": "model", "data-id": model.id },
-      cover, el("span", { class: "title" }, model.name));
+    const cover = model.cover ? el("img", { src: model.cover.url, alt: model.name, class: cls("cover") }) : el("div", { class: cls("no-cover") });
+    return el("a", { class: cls("card"), href: "/gallery/models/" + model.id },
+      cover, el("span", { class: cls("card-title") }, model.name));
   }
 
-  function feed(container, type) {
-    let cursor = "";
-    let hasMore = true;
-    let loading = false;
-    const grid = el("div", { class: "grid feed", id: type + "-feed", "data-has-more": "true" });
-    const sentinel = el("div", { class: "sentinel", id: "sentinel" });
-    container.append(grid, sentinel);
+  // An infinite feed inside its own scroll container, virtualised: only the rows near the
+  // visible window are in the DOM (about 20 cards), as react-window/vue-virtual-scroller do.
+  const COLS = 4, ROW = 220, BUFFER = 1;
+  function feed(container, type, keyword) {
+    const items = [];
+    let cursor = "", hasMore = true, loading = false;
+    const scroller = el("div", { class: cls("scroller"), role: "feed",
+      style: "height: 640px; overflow-y: auto; position: relative" });
+    const spacer = el("div", { class: cls("spacer"), style: "position: relative; width: 100%; height: 0" });
+    scroller.append(spacer);
+    container.append(scroller);
+    function render() {
+      const first = Math.max(0, Math.floor(scroller.scrollTop / ROW) - BUFFER);
+      const rows = Math.ceil(scroller.clientHeight / ROW) + 2 * BUFFER;
+      const end = Math.min(items.length, (first + rows) * COLS);
+      spacer.style.height = (Math.ceil(items.length / COLS) * ROW) + "px";
+      const cards = [];
+      for (let i = first * COLS; i < end; i++) {
+        const card = type === "models" ? modelCard(items[i]) : postCard(items[i]);
+        card.style.cssText = "position: absolute; height: " + (ROW - 12) + "px; width: 24%; top: " +
+          (Math.floor(i / COLS) * ROW) + "px; left: " + ((i % COLS) * 25) + "%";
+        cards.push(card);
+      }
+      spacer.replaceChildren(...cards);
+    }
     async function more() {
       if (loading || !hasMore) return;
       loading = true;
       try {
-        const result = await api("feed", { type: type, cursor: cursor, size: 20, sort: "NEWEST" });
+        const result = await api("feed", { type: type, cursor: cursor, size: 20, sort: "NEWEST", keyword: keyword || "" });
         if (result.code !== "0") throw new Error(result.message);
-        for (const item of result.data.items) grid.append(type === "models" ? modelCard(item) : postCard(item));
+        items.push(...result.data.items);
         cursor = result.data.cursor;
         hasMore = result.data.hasMore;
-        grid.dataset.hasMore = String(hasMore);
+        render();
       } finally {
         loading = false;
       }
-      if (hasMore && sentinel.getBoundingClientRect().top < window.innerHeight) await more();
+      if (hasMore && scroller.scrollHeight <= scroller.clientHeight + ROW) await more();
     }
-    new IntersectionObserver((entries) => {
-      if (entries.some((entry) => entry.isIntersecting)) more();
-    }).observe(sentinel);
+    scroller.addEventListener("scroll", () => {
+      render();
+      if (scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - ROW) more();
+    });
     return more();
   }
 
   async function home() {
     const result = await api("recommend", {});
-    const recommended = el("section", { id: "recommended" }, el("h2", {}, "推荐 Recommended"));
-    const grid = el("div", { class: "grid" });
+    const grid = el("div", { class: cls("grid") });
     for (const model of result.data.models) grid.append(modelCard(model));
     for (const post of result.data.posts) grid.append(postCard(post));
-    recommended.append(grid);
-    const latest = el("section", { id: "latest" }, el("h2", {}, "最新 Latest"));
+    const recommended = el("section", { class: cls("section") }, el("h2", {}, "推荐 Recommended"), grid);
+    const latest = el("section", { class: cls("section") }, el("h2", {}, "最新 Latest"));
     app.append(recommended, latest);
     await feed(latest, "posts");
   }
@@ -120,7 +145,13 @@
         el("h2", {}, "Samples"), samples));
   }
 
-  const pages = { home: home, models: () => feed(app, "models"), post: post, model: model };
+  function search() {
+    const keyword = new URLSearchParams(window.location.search).get("keyword") || "";
+    app.append(el("h1", {}, "搜索 Search: " + keyword));
+    return feed(app, "posts", keyword);
+  }
+
+  const pages = { home: home, models: () => feed(app, "models"), search: search, post: post, model: model };
   (pages[page] || home)()
     .then(() => { if (app.dataset.state === "loading") app.dataset.state = "ready"; })
     .catch((error) => { app.dataset.state = "error"; app.append(el("p", { class: "error" }, String(error))); });

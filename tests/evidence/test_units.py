@@ -106,6 +106,46 @@ def test_surt_matches_the_reference_implementation(url: str) -> None:
     assert surt(url) == reference(url)
 
 
+def test_one_warc_writer_for_wire_bytes_and_browser_views(tmp_path) -> None:
+    """The crawler (wire bytes) and the capture (decoded bodies) write through one writer:
+    credentials never reach a record, transfer headers are kept as the body allows."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    from evidence.capture.warc import WarcWriter
+
+    secret = (("Authorization", "Bearer s3cret"), ("Cookie", "sid=s3cret"), ("Accept", "*/*"))
+    url = "https://x/a?token=s3cret"
+    headers = (("Content-Encoding", "gzip"), ("Transfer-Encoding", "chunked"))
+    path = tmp_path / "x.warc.gz"
+    with path.open("wb") as fh:
+        warc = WarcWriter(fh, path.name, {"software": "test"})
+        for decoded in (False, True):
+            exchange = Exchange(url, "GET", secret, b"", 200, "OK", "HTTP/1.1",
+                                headers, b"body", "", "1.2.3.4", 443, None, datetime.now(UTC),
+                                "document", decoded=decoded)  # fmt: skip
+            warc.exchange(exchange)
+        warc.resource("https://x/a", b"<html/>", content_type="text/html")
+    with path.open("rb") as fh:
+        records = [
+            (r.rec_type, r.http_headers, r.content_stream().read()) for r in ArchiveIterator(fh)
+        ]
+    types = [t for t, _, _ in records]
+    assert types == ["warcinfo", "response", "request", "response", "request", "metadata",
+                     "resource"]  # fmt: skip
+    with path.open("rb") as fh:
+        uris = [r.rec_headers.get_header("WARC-Target-URI") for r in ArchiveIterator(fh)]
+    assert "https://x/a?token=REDACTED" in uris and not any("s3cret" in str(u) for u in uris)
+    for kind, http, _ in records:
+        if kind == "request":
+            assert http.get_header("Authorization") is None and http.get_header("Cookie") is None
+            assert http.get_header("Accept") == "*/*"
+    wire, decoded = records[1][1], records[3][1]
+    assert wire.get_header("Content-Encoding") == "gzip"
+    assert wire.get_header("X-Archive-Orig-Transfer-Encoding") == "chunked"
+    assert decoded.get_header("Content-Encoding") is None
+    assert decoded.get_header("Content-Length") == "4"
+
+
 def test_redaction_of_urls_headers_text_and_logs() -> None:
     import logging
 
