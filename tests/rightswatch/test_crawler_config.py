@@ -32,7 +32,7 @@ def _load(tmp_path: Path, extra: str) -> object:
 
 
 def test_defaults_per_kind_and_overrides(tmp_path: Path) -> None:
-    config = _load(tmp_path, '[[platforms]]\nname = "g"\nkind = "gallery"\n')
+    config = _load(tmp_path, '[[platforms]]\nname = "g"\nkind = "gallery"\nprofile = "pixiv"\n')
     civitai, gallery = plan_from_config(config, "sqlite://").targets  # type: ignore[arg-type]
     assert civitai.api_access is ApiAccess.API_TERMS and gallery.api_access is ApiAccess.ROBOTS
     assert civitai.model_types == DEFAULT_MODEL_TYPES and civitai.browsing_level == 31

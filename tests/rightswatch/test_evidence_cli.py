@@ -45,7 +45,7 @@ url = "sqlite:///{tmp_path / "case.db"}"
         with (tmp_path / "watch.toml").open("a", encoding="utf-8") as config:
             # the page site is a configured platform: captures may reach its local address
             config.write(f'[[platforms]]\nname = "localgallery"\nkind = "gallery"\n'
-                         f'base_url = "{site.url}"\n')  # fmt: skip
+                         f'profile = "liblib"\nbase_url = "{site.url}"\n')  # fmt: skip
         store = Store.open(f"sqlite:///{tmp_path / 'case.db'}")
         fid = seed_finding(store, site.url, "cli1", tmp_path / "refs")
         store.dispose()

@@ -217,6 +217,7 @@ def evidence_config(tmp_path: Path, settings: ReviewSettings) -> Iterator[tuple[
 [[platforms]]  # the page site is a configured platform: captures may reach its address
 name = "localgallery"
 kind = "gallery"
+profile = "liblib"
 base_url = "{site.url}"
 
 [evidence]
