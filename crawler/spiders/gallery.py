@@ -22,6 +22,7 @@ path closes its page.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -50,7 +51,7 @@ from crawler.middlewares.warc import META_RECORD_ID, WarcRecorderMiddleware
 from crawler.spiders.lora import LoraSpider
 from evidence.capture.walls import PageState, find_wall
 
-POLL_S = 0.2  # how often a bounded wait looks for the next signal
+POLL_S = 0.2  # at most this long between looks at the DOM while no data arrives
 # A wait is extended while the page's own requests are in flight, up to this many times
 # signal_timeout_seconds: the page asked for data, so its answer is the signal awaited.
 HARD_LIMIT_FACTOR = 4
@@ -102,6 +103,7 @@ class _Page:
         self.refused: list[str] = []
         self.inflight: set[Any] = set()  # XHR/fetch requests sent and not yet answered
         self.failed: list[str] = []  # XHR/fetch requests that failed, with the reason
+        self._activity = asyncio.Event()  # set when a data request ends or its body is read
 
     def handlers(self) -> dict[str, Callable[..., Any]]:
         return {
@@ -133,9 +135,11 @@ class _Page:
 
     def on_finished(self, request: Any) -> None:
         self.inflight.discard(request)
+        self._activity.set()
 
     def on_failed(self, request: Any) -> None:
         self.inflight.discard(request)
+        self._activity.set()
         if request.resource_type in ("fetch", "xhr"):
             self.failed.append(f"{request.url}: {request.failure or 'failed'}")
 
@@ -166,6 +170,14 @@ class _Page:
         self.documents.append((response.url, document))
         if self.harvest is not None:
             self.harvest.add_json(response.url, document)
+        self._activity.set()
+
+    async def next_activity(self, timeout_s: float) -> None:
+        """Return when the page's data next moves (a body read, a request ended), or after
+        ``timeout_s`` at most: the DOM (cards, height, end marker) is looked at again then."""
+        self._activity.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._activity.wait(), timeout_s)
 
     async def settle(self, timeout_s: float) -> None:
         """Wait (bounded) for the bodies already announced."""
@@ -316,7 +328,7 @@ class GallerySpider(LoraSpider):
                 return True
             if not self._deadline(watcher, quiet_until, hard):
                 break
-            await asyncio.sleep(POLL_S)
+            await watcher.next_activity(POLL_S)
         await watcher.settle(1.0)
         return harvest.data_events > events or harvest.ended is not None
 
@@ -373,7 +385,7 @@ class GallerySpider(LoraSpider):
             if not self._deadline(watcher, quiet_until, hard):
                 await watcher.settle(1.0)
                 return bool(harvest.order or harvest.data_events)
-            await asyncio.sleep(POLL_S)
+            await watcher.next_activity(POLL_S)
 
     # --- callbacks --------------------------------------------------------------------------
     async def parse_listing(self, response: Response) -> AsyncIterator[Any]:
@@ -559,7 +571,7 @@ class GallerySpider(LoraSpider):
             css = (ready or "").split("::", 1)[0]
             if css and await page.locator(css).count():
                 return
-            await asyncio.sleep(POLL_S)
+            await watcher.next_activity(POLL_S)
 
     async def close_page_errback(self, failure: Failure) -> AsyncIterator[Any]:
         request = failure.request  # type: ignore[attr-defined]

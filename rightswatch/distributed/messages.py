@@ -28,7 +28,6 @@ import hmac
 import json
 import os
 import re
-import stat
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
@@ -36,6 +35,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from rightswatch.distributed.errors import DistributedError
+from rightswatch.secretfile import SecretFileError, read_secret_file
 
 SECRET_ENV = "RIGHTSWATCH_WORKER_SECRET"  # noqa: S105  # a variable name
 SECRET_FILE_ENV = "RIGHTSWATCH_WORKER_SECRET_FILE"  # noqa: S105  # a variable name
@@ -66,15 +66,9 @@ def load_secret(environ: Mapping[str, str] | None = None) -> bytes:
         path = Path(env[SECRET_FILE_ENV])
         source = str(path)
         try:
-            mode = path.stat().st_mode
-            value = path.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SecretMissing(f"{path}: cannot read the worker secret: {exc}") from exc
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise SecretMissing(
-                f"{path}: the worker secret file must be readable by its owner only "
-                f"(chmod 600), not {stat.filemode(mode)}"
-            )
+            value = read_secret_file(path, "the worker secret")
+        except SecretFileError as exc:
+            raise SecretMissing(str(exc)) from exc
     if not value:
         raise SecretMissing(
             f"distributed mode needs a shared worker secret: set {SECRET_ENV} or "

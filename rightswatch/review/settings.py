@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import stat
 import threading
 import time
 from collections.abc import Callable
@@ -14,6 +13,7 @@ from pathlib import Path
 from evidence.store import Store
 from rightswatch.config import WatchConfig
 from rightswatch.errors import RightswatchError
+from rightswatch.secretfile import SecretFileError, read_secret_file
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -43,14 +43,9 @@ def load_token(token_file: Path | None = None, environ: dict[str, str] | None = 
     if path is not None:
         source = str(path)
         try:
-            mode = path.stat().st_mode
-            token = path.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise TokenError(f"{path}: cannot read the review token: {exc}") from exc
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise TokenError(
-                f"{path}: the token file must be readable by its owner only (chmod 600)"
-            )
+            token = read_secret_file(path, "the review token")
+        except SecretFileError as exc:
+            raise TokenError(str(exc)) from exc
     else:
         token = env.get(TOKEN_ENV, "")
     if not token:
