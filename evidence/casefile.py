@@ -70,6 +70,7 @@ def default_options(settings: EvidenceSettings) -> CaptureOptions:
         operator=settings.operator,
         chromium_path=settings.chromium_path,
         guard=settings.capture_guard,
+        sites=settings.capture_sites,
     )
 
 

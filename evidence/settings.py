@@ -10,6 +10,7 @@ from pathlib import Path
 
 from evidence.capture.chromium import CHROMIUM_PATH
 from evidence.capture.guarded import CaptureGuard
+from evidence.capture.sites import CaptureSite
 from evidence.exceptions import TimestampError
 from evidence.seal import SealConfig
 from evidence.signing import Signer
@@ -38,6 +39,8 @@ class EvidenceSettings:
     model_file_max_bytes: int = 64 * 1024 * 1024
     # what captures may fetch: configured platforms (may be local) and any public address
     capture_guard: CaptureGuard = field(default_factory=CaptureGuard)
+    # the configured platforms' login sessions and robots.txt policies, for their pages
+    capture_sites: tuple[CaptureSite, ...] = ()
     extra_ca: dict[str, bytes] = field(default_factory=dict, compare=False, hash=False)
 
     @property

@@ -30,20 +30,33 @@ from rightswatch.config import PlatformConfig, WatchConfig
 from rightswatch.errors import ConfigError
 
 
+def login_session(
+    config: WatchConfig, platform: PlatformConfig, *, check: bool = True
+) -> Path | None:
+    """The platform's login session file (a Playwright ``storage_state``), absolute and, with
+    ``check``, present; the crawl's browser and the evidence capture both use it, neither
+    copies it."""
+    if platform.kind is not PlatformKind.GALLERY:
+        return None
+    state = platform.adapter().storage_state
+    if state is None:
+        return None
+    path = config.resolve(Path(state))
+    if check and not path.is_file():
+        raise ConfigError(
+            f"platforms[{platform.name}].gallery.storage_state: no such file: {path} "
+            "(export it from a logged-in browser with Playwright's storage_state)"
+        )
+    return path
+
+
 def _adapter(config: WatchConfig, platform: PlatformConfig) -> GalleryAdapter | None:
     """The platform's gallery adapter, its login session path made absolute and checked."""
     if platform.kind is not PlatformKind.GALLERY:
         return None
     adapter = platform.adapter()
-    if adapter.storage_state is None:
-        return adapter
-    path = config.resolve(Path(adapter.storage_state))
-    if not path.is_file():
-        raise ConfigError(
-            f"platforms[{platform.name}].gallery.storage_state: no such file: {path} "
-            "(export it from a logged-in browser with Playwright's storage_state)"
-        )
-    return dataclasses.replace(adapter, storage_state=str(path))
+    session = login_session(config, platform)
+    return adapter if session is None else dataclasses.replace(adapter, storage_state=str(session))
 
 
 def _target(config: WatchConfig, platform: PlatformConfig) -> PlatformTarget:

@@ -7,8 +7,11 @@ plain settings here, with every path resolved against the config file's folder.
 from __future__ import annotations
 
 from evidence.capture.guarded import CaptureGuard
+from evidence.capture.sites import CaptureSite
+from evidence.robots import PageRobots
 from evidence.settings import EvidenceSettings
 from rightswatch.config import WatchConfig
+from rightswatch.crawling import login_session
 
 
 def evidence_settings(config: WatchConfig) -> EvidenceSettings:
@@ -25,5 +28,16 @@ def evidence_settings(config: WatchConfig) -> EvidenceSettings:
         model_file_max_bytes=ev.model_file_max_bytes,
         capture_guard=CaptureGuard.for_platforms(
             (p.url, tuple(p.allowed_hosts)) for p in config.platforms
+        ),
+        # a capture of a platform's page runs with its login session and robots.txt policy
+        # (a missing session file fails that platform's captures, not every evidence command)
+        capture_sites=tuple(
+            CaptureSite(
+                name=p.name,
+                base_url=p.url,
+                storage_state=login_session(config, p, check=False),
+                robots=PageRobots.OBEY if p.politeness.obey_robots_txt else PageRobots.IGNORE,
+            )
+            for p in config.platforms
         ),
     )

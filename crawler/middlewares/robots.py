@@ -14,10 +14,11 @@ real-platforms.md, last section). This middleware replaces it (``ROBOTSTXT_OBEY`
   as sent under the API terms. ``robots`` makes API requests obey robots.txt like pages.
 - Page requests obey robots.txt unless ``RW_PAGE_ROBOTS`` is ``ignore``.
 - For a host whose rules are needed, robots.txt is fetched once through the downloader (so it
-  is archived in the WARC like every response) and parsed with Protego; every request for
-  that host awaits the same future and gets the same rules, and only then is either sent or
-  refused with :class:`RobotsRefused`. 4xx means no rules; 5xx or no answer means "disallow
-  everything" (RFC 9309 §2.3.1.3-4).
+  is archived in the WARC like every response); every request for that host awaits the same
+  future and gets the same rules, and only then is either sent or refused with
+  :class:`RobotsRefused`. What the answer means (4xx no rules, 5xx or no answer "disallow
+  everything", RFC 9309 §2.3.1.3-4) and whether a URL is allowed is the one policy in
+  :mod:`evidence.robots`, which the evidence capture applies to page captures too.
 
 Each decision (host, robots.txt URL, status, SHA-256 of its body, the policy applied) is sent
 with the :data:`robots_decided` signal (the WARC writer archives it as a ``metadata`` record)
@@ -29,23 +30,30 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
-from dataclasses import asdict, dataclass
-from typing import Any, Self
+from dataclasses import asdict
+from typing import Self
 from urllib.parse import urlsplit
 
 import scrapy
-from protego import Protego
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
 from crawler.plan import ApiAccess, RobotsPolicy
+from evidence.robots import (
+    ROBOTS_MAX_BYTES,
+    RobotsDecision,
+    RobotsRules,
+    page_refusal,
+    rules_from_answer,
+    unreadable,
+)
+
+__all__ = ["RobotsDecision", "RobotsPolicyMiddleware", "RobotsRefused", "robots_decided"]
 
 META_ROBOTS_FETCH = "rw_robots_fetch"
 META_ACCESS = "rw_access"  # "api" or "page"
-ROBOTS_MAX_BYTES = 512 * 1024  # Google reads the first 500 KiB
 robots_decided = object()  # signal: (decision: RobotsDecision)
 
 
@@ -58,31 +66,6 @@ class RobotsRefused(IgnoreRequest):
         self.reason = reason
 
 
-@dataclass(frozen=True)
-class RobotsDecision:
-    """What was decided for one host: the rules read (if any) and the policy applied."""
-
-    host: str
-    robots_url: str
-    status: int | None  # HTTP status of robots.txt; None when it was not fetched or failed
-    sha256: str | None  # of the robots.txt body as received
-    api_access: str
-    pages: str
-    rules: str  # "parsed", "none (HTTP 404)", "disallow all (...)", "not fetched (...)"
-
-
-@dataclass(frozen=True)
-class _Rules:
-    parser: Protego | None
-    allow_all: bool
-    decision: RobotsDecision
-
-    def allowed(self, url: str, agent: str) -> bool:
-        if self.parser is None:
-            return self.allow_all
-        return bool(self.parser.can_fetch(url, agent))
-
-
 class RobotsPolicyMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
@@ -91,7 +74,7 @@ class RobotsPolicyMiddleware:
         self.pages = RobotsPolicy(settings.get("RW_PAGE_ROBOTS") or "obey")
         self.agent = str(settings.get("USER_AGENT") or "rightswatch")
         self.platform = str(settings.get("RW_PLATFORM_NAME") or "")
-        self._rules: dict[str, asyncio.Future[_Rules]] = {}
+        self._rules: dict[str, asyncio.Future[RobotsRules]] = {}
         self._terms_hosts: set[str] = set()
         self.sent = 0
         self.refused = 0
@@ -147,25 +130,24 @@ class RobotsPolicyMiddleware:
     def _refuse(self, request: Request, decision: RobotsDecision, api: bool) -> None:
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value("rightswatch/robots_refused")
-        what = "an API request" if api else "a page"
         if api:
             fix = (
                 f'set api_access = "api-terms" in [platforms.politeness] of platform '
                 f"{self.platform!r} to call its documented API under its API terms"
             )
-        else:
-            fix = (
-                f"robots.txt governs pages; obey_robots_txt = false in [platforms.politeness] "
-                f"of platform {self.platform!r} would ignore it (check the site's terms first)"
+            reason = (
+                f"robots.txt ({decision.robots_url}, {decision.rules}) disallows an API "
+                f"request; {fix}"
             )
-        reason = f"robots.txt ({decision.robots_url}, {decision.rules}) disallows {what}; {fix}"
+        else:
+            reason = page_refusal(decision, self.platform)
         self.refused += 1
         if self.first_refused is None:
             self.first_refused = (request.url, reason)
         raise RobotsRefused(request.url, reason)
 
     # --- robots.txt -----------------------------------------------------------------------
-    async def _rules_for(self, scheme: str, host: str) -> _Rules:
+    async def _rules_for(self, scheme: str, host: str) -> RobotsRules:
         key = f"{scheme}://{host}"
         future = self._rules.get(key)
         if future is not None:
@@ -173,27 +155,20 @@ class RobotsPolicyMiddleware:
         future = asyncio.get_running_loop().create_future()
         self._rules[key] = future
         try:
-            rules = await self._fetch(key, host)
+            rules = await self._fetch(f"{key}/robots.txt")
         except Exception as exc:  # noqa: BLE001 - any failure to read means "disallow all"
-            rules = self._unreadable(key, host, None, f"{type(exc).__name__}: {exc}")
+            rules = unreadable(
+                key,
+                None,
+                f"{type(exc).__name__}: {exc}",
+                api_access=self.api_access.value,
+                pages=self.pages.value,
+            )
         future.set_result(rules)
         self._note(rules.decision)
         return rules
 
-    def _unreadable(self, key: str, host: str, status: int | None, why: str) -> _Rules:
-        decision = RobotsDecision(
-            host,
-            f"{key}/robots.txt",
-            status,
-            None,
-            self.api_access.value,
-            self.pages.value,
-            f"disallow all (robots.txt unreadable: {why})",
-        )
-        return _Rules(None, False, decision)
-
-    async def _fetch(self, key: str, host: str) -> _Rules:
-        url = f"{key}/robots.txt"
+    async def _fetch(self, url: str) -> RobotsRules:
         request = Request(
             url,
             meta={
@@ -206,22 +181,13 @@ class RobotsPolicyMiddleware:
         )
         assert self.crawler.engine is not None
         response: Response = await self.crawler.engine.download_async(request)
-        digest = hashlib.sha256(response.body).hexdigest()
-        status = response.status
-        common: dict[str, Any] = {
-            "host": host,
-            "robots_url": url,
-            "status": status,
-            "sha256": digest,
-            "api_access": self.api_access.value,
-            "pages": self.pages.value,
-        }
-        if 200 <= status < 300:
-            text = response.body.decode("utf-8", errors="replace")
-            return _Rules(Protego.parse(text), True, RobotsDecision(**common, rules="parsed"))
-        if 400 <= status < 500:
-            return _Rules(None, True, RobotsDecision(**common, rules=f"none (HTTP {status})"))
-        return self._unreadable(key, host, status, f"HTTP {status}")
+        return rules_from_answer(
+            url,
+            response.status,
+            response.body,
+            api_access=self.api_access.value,
+            pages=self.pages.value,
+        )
 
     # --- the platform's verdict -----------------------------------------------------------
     def spider_closed(self, spider: scrapy.Spider) -> None:

@@ -49,7 +49,7 @@ from crawler.middlewares.politeness import retry_after_seconds
 from crawler.middlewares.ratelimit import host_gate
 from crawler.middlewares.warc import META_RECORD_ID, WarcRecorderMiddleware
 from crawler.spiders.lora import LoraSpider
-from evidence.capture.walls import PageState, find_wall
+from evidence.capture.walls import WALL_PROBE_JS, PageState, find_wall
 
 POLL_S = 0.2  # at most this long between looks at the DOM while no data arrives
 # A wait is extended while the page's own requests are in flight, up to this many times
@@ -79,15 +79,6 @@ STATE_JS = """(name) => {
   if (node && node.textContent) return node.textContent;
   try { return window[name] === undefined ? null : JSON.stringify(window[name]); }
   catch (e) { return null; }
-}"""
-WALL_JS = """() => {
-  const shown = e => { const r = e.getBoundingClientRect(); const s = getComputedStyle(e);
-    return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none'; };
-  const pw = Array.from(document.querySelectorAll('input[type=password]')).filter(shown);
-  const dialog = pw.some(p => p.closest(
-    '[role=dialog],[aria-modal=true],dialog,[class*=modal],[class*=Modal],[class*=login-mask]'));
-  return {text: document.body ? document.body.innerText.slice(0, 20000) : '',
-          passwords: pw.length, dialog: dialog};
 }"""
 
 
@@ -269,7 +260,7 @@ class GallerySpider(LoraSpider):
         return mw.warc.write_rendered(url, html.encode("utf-8"), 200)
 
     async def _wall(self, page: Any, response: Response) -> str | None:
-        seen = await page.evaluate(WALL_JS)
+        seen = await page.evaluate(WALL_PROBE_JS)
         state = PageState(
             requested_url=response.request.url if response.request else response.url,
             final_url=page.url,

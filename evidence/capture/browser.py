@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
@@ -42,8 +43,11 @@ async def _launch(
         raise CaptureError(f"{chromium_path}: cannot start Chromium ({exc.message})") from exc
 
 
-async def new_context(browser: Browser, options: CaptureOptions) -> BrowserContext:
-    """A fresh context with the fixed, recorded environment; no cookies, no service workers."""
+async def new_context(
+    browser: Browser, options: CaptureOptions, storage_state: Path | None = None
+) -> BrowserContext:
+    """A fresh context with the fixed, recorded environment and no service workers; no cookies
+    but those of the platform's login session (``storage_state``, read by Chromium only)."""
     return await browser.new_context(
         viewport={"width": options.viewport_width, "height": options.viewport_height},
         # the configured UA, naming the Chromium version actually running (no mismatch)
@@ -53,4 +57,5 @@ async def new_context(browser: Browser, options: CaptureOptions) -> BrowserConte
         device_scale_factor=1,
         service_workers="block",
         accept_downloads=False,
+        storage_state=storage_state,
     )

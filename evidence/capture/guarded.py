@@ -28,7 +28,7 @@ from playwright.async_api import BrowserContext, Request, Response, Route, WebSo
 from playwright.async_api import Error as PlaywrightError
 
 from evidence.exceptions import FetchRefused
-from evidence.guard import FetchPolicy, is_network_url
+from evidence.guard import FetchPolicy, Resolver, is_network_url
 
 MAX_MEDIA_REDIRECTS = 5
 
@@ -39,11 +39,16 @@ class CaptureGuard:
 
     platforms: tuple[FetchPolicy, ...] = ()
     public: bool = True
+    # how host names are resolved before a fetch (the system's resolver unless a test's)
+    resolve: Resolver | None = field(default=None, compare=False)
 
     @classmethod
-    def for_platforms(cls, platforms: Iterable[tuple[str, Iterable[str]]]) -> CaptureGuard:
+    def for_platforms(
+        cls, platforms: Iterable[tuple[str, Iterable[str]]], resolve: Resolver | None = None
+    ) -> CaptureGuard:
         """From ``(base_url, allowed host entries)`` per configured platform."""
-        return cls(tuple(FetchPolicy.for_platform(url, hosts) for url, hosts in platforms))
+        policies = tuple(FetchPolicy.for_platform(url, hosts) for url, hosts in platforms)
+        return cls(policies, resolve=resolve)
 
     def _policies(self) -> list[FetchPolicy]:
         return [*self.platforms, *([FetchPolicy.public()] if self.public else [])]
@@ -53,7 +58,7 @@ class CaptureGuard:
         first: FetchRefused | None = None
         for policy in self._policies():
             try:
-                policy.check_resolved(url)
+                policy.check_resolved(url, self.resolve)
                 return
             except FetchRefused as exc:
                 first = first or exc

@@ -43,7 +43,8 @@ async def fetch(
     guard: CaptureGuard | None = None,
     max_bytes: int = 64 * 1024 * 1024,
 ) -> Exchange:
-    """GET ``url`` with the context's request client, each redirect hop checked by ``guard``.
+    """GET ``url`` with the context's request client, each redirect hop checked by ``guard``
+    (the scheme, host and port, then every address the host resolves to).
 
     Raises PlaywrightError on a network failure and FetchRefused when a hop is refused.
     """
@@ -61,10 +62,10 @@ async def fetch(
     try:
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > max_bytes:
-            raise FetchRefused(url, f"media of {declared} bytes is over the cap of {max_bytes}")
+            raise FetchRefused(url, f"a body of {declared} bytes is over the cap of {max_bytes}")
         body = await response.body()
         if len(body) > max_bytes:
-            raise FetchRefused(url, f"media of {len(body)} bytes is over the cap of {max_bytes}")
+            raise FetchRefused(url, f"a body of {len(body)} bytes is over the cap of {max_bytes}")
         return Exchange(
             url=response.url,
             method="GET",

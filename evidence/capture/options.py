@@ -10,6 +10,7 @@ from typing import Any
 
 from evidence.capture.chromium import CHROMIUM_PATH
 from evidence.capture.guarded import CaptureGuard
+from evidence.capture.sites import CaptureSite
 
 DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -36,6 +37,7 @@ class FailureReason(StrEnum):
     BROWSER = "browser"
     SEALING = "sealing"
     REFUSED = "refused"  # the fetch guard refused the page, a redirect hop or its server
+    ROBOTS = "robots"  # robots.txt disallows the page (the platform obeys it for pages)
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,9 @@ class CaptureOptions:
     guard: CaptureGuard = field(default_factory=CaptureGuard)
     # a response body larger than this is not kept (recorded as truncated)
     max_body_bytes: int = 64 * 1024 * 1024
+    # the configured platforms: a page is captured with its platform's login session and
+    # robots.txt policy (evidence/capture/sites.py)
+    sites: tuple[CaptureSite, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -7,8 +7,11 @@ bot walls, login walls or missing (first capture) are moved to ``<root>/failed/<
 
 Every fetch passes the capture's fetch guard (``guarded.py``): a refused page is a failed result
 naming the URL with no folder at all; a refused redirect hop or server address fails the
-capture with only ``FAILED.json`` kept. Credentials (``Cookie``, ``Authorization``,
-``Proxy-Authorization``, token query values) never reach the WARC or the metadata.
+capture with only ``FAILED.json`` kept. A page runs as its platform (``sites.py``): with the
+platform's login session when configured, and only when robots.txt allows it (``robots.py``,
+the crawler's policy; a disallowed page is never opened). Credentials (``Cookie``,
+``Authorization``, ``Proxy-Authorization``, token query values) never reach the WARC or the
+metadata, and the session file is never copied.
 """
 
 from __future__ import annotations
@@ -29,11 +32,13 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from evidence.capture import dom, media, metadata, mhtml, pdf, process, screenshot, walls
+from evidence.capture import robots as page_robots
 from evidence.capture.browser import new_context
 from evidence.capture.chromium import CHROMIUM_ARGS, sandbox_note
 from evidence.capture.guarded import GuardedBrowsing
 from evidence.capture.network import Exchange, TrafficRecorder
 from evidence.capture.options import CaptureOptions, CaptureOutcome, CaptureResult, FailureReason
+from evidence.capture.sites import site_for
 from evidence.capture.warc import write_warc
 from evidence.exceptions import FetchRefused, SealError
 from evidence.folders import private_folder
@@ -141,9 +146,19 @@ async def _capture(browser: Browser, job: CaptureJob, capture_id: str, work: Pat
     writer = ArtifactWriter(work)
     recorder = TrafficRecorder(max_body_bytes=job.options.max_body_bytes)
     guarded = GuardedBrowsing(job.options.guard)
-    context = await new_context(browser, job.options)
+    site = site_for(job.options.sites, job.url, job.subject)
+    if site.storage_state is not None and not site.storage_state.is_file():
+        message = f"platform {site.name!r}: its login session (storage_state) file is missing"
+        return _failed(job, capture_id, work, FailureReason.BROWSER, message, None, "")
+    context = await new_context(browser, job.options, site.storage_state)
     try:
         await guarded.install(context)
+        robots = await page_robots.consult(
+            context, job.url, site, job.options.user_agent, job.options.navigation_timeout_s
+        )
+        if not robots.allowed:
+            return _failed(job, capture_id, work, FailureReason.ROBOTS, robots.refusal(site),
+                           None, "")  # fmt: skip
         page = await context.new_page()
         recorder.attach(page)
         try:
@@ -190,6 +205,7 @@ async def _capture(browser: Browser, job: CaptureJob, capture_id: str, work: Pat
             writer.write_bytes(pdf.PDF_FILE, await pdf.pdf(page))
             stages.mark("pdf")
         exchanges = await recorder.finish()
+        exchanges[:0] = robots.exchanges  # robots.txt, archived with the page it decided
         media_found, media_errors = await _media(context, job, exchanges, writer, removed)
         stages.mark("media")
         if (refusal := await guarded.settle()) is not None:
@@ -233,6 +249,8 @@ async def _capture(browser: Browser, job: CaptureJob, capture_id: str, work: Pat
             "certificate_error": certificate_error or None,
         },
         "dns": dns,
+        "site": site.record(),
+        "robots": redact_mapping(robots.record()),
         "environment": metadata.environment(browser_version),
         "options": job.options.as_dict(),
         "operator": job.options.operator,
@@ -310,6 +328,8 @@ async def _settle(page: Page, options: CaptureOptions) -> None:
 
 
 async def _page_state(page: Page, url: str, response: Response | None) -> walls.PageState:
+    seen = await page.evaluate(walls.WALL_PROBE_JS)  # the crawler's gallery spider reads the same
+    headers = await response.all_headers() if response is not None else {}
     return walls.PageState(
         requested_url=url,
         final_url=page.url,
@@ -317,6 +337,8 @@ async def _page_state(page: Page, url: str, response: Response | None) -> walls.
         html=(await dom.dom_html(page)).decode("utf-8"),
         text=await dom.visible_text(page),
         password_fields=await page.locator("input[type=password]").count(),
+        headers={k.lower(): v for k, v in headers.items()},
+        login_dialog=bool(seen["dialog"]),
     )
 
 

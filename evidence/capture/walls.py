@@ -49,6 +49,18 @@ LOGIN_PATH = re.compile(
 )
 LOGIN_TEXT = re.compile(r"(log ?in|sign ?in|login required|please log in|登录|请登录)", re.I)
 LOGIN_TITLE = re.compile(r"<title>[^<]*(log ?in|sign ?in|登录)[^<]*</title>", re.I)
+# What a rendered page shows, read in the browser by the crawler's gallery spider and by the
+# evidence capture alike: its visible text, its visible password fields, and whether one of
+# them sits in a dialog (a login dialog laid over the content).
+WALL_PROBE_JS = """() => {
+  const shown = e => { const r = e.getBoundingClientRect(); const s = getComputedStyle(e);
+    return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none'; };
+  const pw = Array.from(document.querySelectorAll('input[type=password]')).filter(shown);
+  const dialog = pw.some(p => p.closest(
+    '[role=dialog],[aria-modal=true],dialog,[class*=modal],[class*=Modal],[class*=login-mask]'));
+  return {text: document.body ? document.body.innerText.slice(0, 20000) : '',
+          passwords: pw.length, dialog: dialog};
+}"""
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ def stampers(tsa: LocalTsa):  # type: ignore[no-untyped-def]
 class BrowserRunner:
     """A Chromium shared by a test module, driven from a private event loop."""
 
-    def __init__(self) -> None:
+    def __init__(self, extra_args: tuple[str, ...] = ()) -> None:
         import asyncio
 
         from playwright.async_api import async_playwright
@@ -52,7 +52,7 @@ class BrowserRunner:
 
         self.loop = asyncio.new_event_loop()
         self._pw = self.loop.run_until_complete(async_playwright().start())
-        self.browser = self.loop.run_until_complete(_launch(self._pw, CHROMIUM_PATH))
+        self.browser = self.loop.run_until_complete(_launch(self._pw, CHROMIUM_PATH, extra_args))
 
     def run(self, coro):  # type: ignore[no-untyped-def]
         return self.loop.run_until_complete(coro)

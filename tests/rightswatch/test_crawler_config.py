@@ -50,3 +50,29 @@ def test_defaults_per_kind_and_overrides(tmp_path: Path) -> None:
 def test_a_bad_api_access_names_the_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"platforms\[0\]\.politeness\.api_access"):
         _load(tmp_path, '[platforms.politeness]\napi_access = "ignore"\n')
+
+
+def test_captures_run_with_each_platform_session_and_robots_policy(tmp_path: Path) -> None:
+    """The evidence capture gets the same login session file and page robots policy as the
+    crawl of each platform; a missing session fails that platform's captures, not the config."""
+    from evidence.capture.sites import site_for
+    from evidence.robots import PageRobots
+    from rightswatch.evidence_settings import evidence_settings
+
+    (tmp_path / "state.json").write_text('{"cookies": [], "origins": []}', encoding="utf-8")
+    config = _load(
+        tmp_path,
+        "[platforms.politeness]\nobey_robots_txt = false\n"
+        '[[platforms]]\nname = "walled"\nkind = "gallery"\nprofile = "pixiv"\n'
+        'base_url = "http://127.0.0.1:9/walled"\n'
+        '[platforms.gallery]\nstorage_state = "state.json"\n',
+    )
+    sites = evidence_settings(config).capture_sites  # type: ignore[arg-type]
+    civitai, walled = sites
+    assert civitai.robots is PageRobots.IGNORE and civitai.storage_state is None
+    assert walled.robots is PageRobots.OBEY
+    assert walled.storage_state == tmp_path / "state.json"
+    assert site_for(sites, "http://127.0.0.1:9/walled/artworks/1") is walled
+    assert site_for(sites, "http://127.0.0.1:9/models/1") is civitai
+    assert site_for(sites, "http://127.0.0.1:9/models/1", {"platform": "walled"}) is walled
+    assert site_for(sites, "http://example.org/x").name == ""
