@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from sandbox.app import ServeOptions, serve
+from sandbox.civitai_busy import DEFAULT_SHARE as DEFAULT_BUSY_SHARE
 from sandbox.client import write_client
 from sandbox.errors import SandboxError
 
@@ -46,6 +47,14 @@ def _parser() -> argparse.ArgumentParser:
         help="sandbox seconds a signed download URL stays valid (default 3600)",
     )
     run.add_argument(
+        "--civitai-busy",
+        type=float,
+        default=DEFAULT_BUSY_SHARE,
+        help="share of Civitai image listing URLs whose first request answers 503 with "
+        f"Retry-After: 2 (scaled), as the real API does under load; 0 turns it off "
+        f"(default {DEFAULT_BUSY_SHARE})",
+    )
+    run.add_argument(
         "--state-dir",
         type=Path,
         default=Path(".sandbox-state"),
@@ -72,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
                     time_scale=args.time_scale,
                     rate_limit=args.rate_limit,
                     signed_ttl=args.signed_ttl,
+                    civitai_busy=args.civitai_busy,
                 )
             )
         else:

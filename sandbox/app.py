@@ -20,6 +20,8 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sandbox import cdn, civitai, gallery, gallery_ssr, gallery_walled, huggingface, pages
+from sandbox.civitai_busy import DEFAULT_SHARE as DEFAULT_BUSY_SHARE
+from sandbox.civitai_busy import Busy
 from sandbox.clock import Clock
 from sandbox.errors import ContentError, SandboxError
 from sandbox.faults import FaultMiddleware, parse_fault_spec
@@ -49,6 +51,8 @@ class ServeOptions:
     time_scale: float = 1.0  # sandbox seconds last time_scale real seconds; waits shrink
     rate_limit: str = ""  # Hub quotas per 5-minute window, e.g. "api=20,resolvers=50"
     signed_ttl: float = 3600.0  # sandbox seconds a signed download URL stays valid
+    # share of Civitai image listing URLs whose first request is a 503 + Retry-After
+    civitai_busy: float = DEFAULT_BUSY_SHARE
 
 
 def tsa_routes(tsa: TimestampAuthority) -> list[BaseRoute]:
@@ -97,6 +101,7 @@ def admin_routes(site: Site, options: ServeOptions) -> list[BaseRoute]:
                 },
                 "cdn": site.cdn_origin,
                 "time_scale": options.time_scale,
+                "civitai_busy": {"share": site.busy.share, "answered": site.busy.answered},
                 "download_calls": {str(k): v for k, v in sorted(site.downloads.items())},
             }
         )
@@ -159,6 +164,7 @@ def build_app(options: ServeOptions, cdn_origin: str = "") -> Starlette:
         cdn_origin=cdn_origin,
         clock=clock,
         signed_ttl=options.signed_ttl,
+        busy=Busy(share=options.civitai_busy, seed=options.seed, clock=clock),
     )
     routes: list[BaseRoute] = [
         *tsa_routes(tsa),

@@ -352,6 +352,8 @@ def routes(site: Site) -> list[BaseRoute]:
         return json_response(ENUMS, headers={**CACHE, **CORS})
 
     async def images(request: Request) -> Response:
+        if (busy := site.busy.answer(request)) is not None:
+            return busy  # 503 + Retry-After under load (real-platforms.md, Civitai 7)
         try:
             limit = _int(request, "limit", 0, 200, 50)
             sort = request.query_params.get("sort", "Most Reactions")

@@ -97,7 +97,11 @@ def _after_review(
         notice = json.loads(_run([*RIGHTSWATCH, "notice", top_id, "--template",
                                   "civil-code-1195", "--json"], client, capture=True))  # fmt: skip
         print(f"notice:              {notice['path']}")
-    model = next((f for f in findings if f["kind"] == "model" and f["decision"] == "flag"), None)
+    models = [f for f in findings if f["kind"] == "model" and f["decision"] == "flag"]
+    # its listing is sealed too: a gallery's home or feed page (robots.txt disallows Civitai's
+    # /api/* and /search/* to page captures, real-platforms.md Civitai 1)
+    model = next((f for f in models if f["platform"].startswith("gallery")), None)
+    model = model or next(iter(models), None)
     if model is not None:
         _step(f"a flagged model (finding {model['id']}): captured and exported with its header")
         _run([*RIGHTSWATCH, "capture", str(model["id"]), "--placement"], client)

@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
+from sandbox.civitai_busy import Busy
 from sandbox.clock import Clock
 from sandbox.faults import FLAG
 from sandbox.media import MediaStore
@@ -38,6 +39,8 @@ class Site:
     clock: Clock = field(default_factory=Clock)
     signed_ttl: float = 3600.0
     downloads: Counter[int] = field(default_factory=Counter)  # download calls per version
+    # Civitai's image listings answering 503 + Retry-After under load (civitai_busy.py)
+    busy: Busy = field(default_factory=lambda: Busy(share=0.0))
     _minted: itertools.count[int] = field(default_factory=itertools.count)
 
     def sign(self, path: str) -> str:

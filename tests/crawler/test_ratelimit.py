@@ -113,3 +113,37 @@ def test_one_gate_per_crawler_for_the_downloader_and_the_browser() -> None:
     middleware = PoliteRetryMiddleware(crawler)
     assert host_gate(crawler) is middleware.gate and middleware.gate.low_share == 0.2
     assert host_gate(get_crawler()) is not middleware.gate
+
+
+def test_civitai_503_with_retry_after_pauses_the_host_like_a_429(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    """real-platforms.md Civitai 7: image listings answer 503 with Retry-After under load.
+    Every image listing's first request here is such a 503: the whole host pauses for the
+    announced wait, the waits are in the run report, and no listing is lost."""
+    import dataclasses
+
+    from crawler.run import run_crawl
+
+    server = sandbox_factory(items=60, extra=("--civitai-busy", "1", "--time-scale", "0.05"))
+    setup = make_setup(server, tmp_path / "patient")
+    report = setup.crawl("civitai")
+    assert report.status is RunStatus.SUCCEEDED, report.stats()
+    (platform,) = report.platforms
+    pauses = [w for w in platform.waits if w["kind"] == "pause"]
+    assert pauses and all(w["reason"] == "HTTP 503" and w["seconds"] == 1 for w in pauses)
+    assert all("/api/v1/images" in str(w["url"]) for w in pauses)
+    assert not [f for f in platform.failures if "503" in str(f)], platform.failures
+    assert any(c.kind.value == "image" for c in setup.candidates("civitai"))
+    busy = server.get("/sandbox/info.json").json()["civitai_busy"]
+    assert busy["answered"] >= len(pauses)
+
+    # a wait over the ceiling gives up on the listing, naming the setting
+    strict = sandbox_factory(items=60, extra=("--civitai-busy", "1", "--time-scale", "1"))
+    setup = make_setup(strict, tmp_path / "strict")
+    plan = setup.plan("civitai")
+    plan = dataclasses.replace(plan, settings={**plan.settings, "RW_RETRY_AFTER_MAX": 1.0})
+    (platform,) = run_crawl(plan, timeout_s=240).platforms
+    given_up = [f for f in platform.failures if "max_pause_seconds" in str(f)]
+    assert given_up and all("/api/v1/images" in str(f) for f in given_up), platform.failures
+    assert "asks to wait 2s, over the 1s ceiling" in str(given_up[0])

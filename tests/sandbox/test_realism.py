@@ -147,3 +147,25 @@ def test_bad_rate_limit_spec_is_named(bad: str) -> None:
 
     with pytest.raises(FaultSpecError, match=bad.split("=")[0]):
         parse_limits(bad)
+
+
+def test_civitai_images_answer_503_with_retry_after_under_load(
+    sandbox: SandboxServer, sandbox_factory: SandboxFactory
+) -> None:
+    """real-platforms.md Civitai 7: by default a share of image listing URLs is answered 503
+    with Retry-After 2 (scaled) on the first request; asked again, they are served."""
+    urls = [f"/api/v1/images?limit=5&sort=Newest&page={n}" for n in range(1, 41)]
+    first = [sandbox.get(u) for u in urls]
+    busy = [u for u, r in zip(urls, first, strict=True) if r.status_code == 503]
+    assert 0 < len(busy) < len(urls)  # some, never all (default share 0.15)
+    answer = next(r for r in first if r.status_code == 503)
+    assert answer.headers["retry-after"] == "1"  # 2 sandbox seconds at the session's 0.05
+    assert answer.json()["error"] == "Service Unavailable"
+    assert all(sandbox.get(u).status_code == 200 for u in busy)  # bounded: once per URL
+    forced = sandbox.get("/api/v1/models?limit=1&sandbox_fault=busy")
+    assert forced.status_code == 200  # only image listings are ever busy
+
+    quiet = sandbox_factory(items=40, extra=("--civitai-busy", "0", "--time-scale", "4"))
+    assert all(quiet.get(u).status_code == 200 for u in urls[:10])
+    slow = quiet.get("/api/v1/images?limit=1&sandbox_fault=busy")
+    assert slow.status_code == 503 and slow.headers["retry-after"] == "8"  # scaled with time
