@@ -123,7 +123,7 @@ def test_civitai_503_with_retry_after_pauses_the_host_like_a_429(
     announced wait, the waits are in the run report, and no listing is lost."""
     import dataclasses
 
-    from crawler.run import run_crawl
+    from crawler.crawl import run_crawl
 
     server = sandbox_factory(items=60, extra=("--civitai-busy", "1", "--time-scale", "0.05"))
     setup = make_setup(server, tmp_path / "patient")
