@@ -219,3 +219,28 @@ def test_the_browser_gets_the_platforms_guard_user_agent_and_session() -> None:
         "https://tracker.example/pixel.gif",
         "file:///etc/passwd",
     ]
+
+
+def test_tensorart_profile_reads_the_json_its_pages_fetch() -> None:
+    """Shaped as public clients show Tensor.Art's answers (docs/crawler.md): the post list's
+    images with id and url, a cursor, an empty page at the end; an image's generation data."""
+    adapter = profiles.resolve("tensorart", {})
+    base = "https://tensor.art"
+    harvest = Harvest(adapter, f"{base}/", Placement.HOME, base_url=base)
+    api = "https://api.tensor.art/community-web/v1"
+    image = {"id": "777000000000000001", "url": "https://image.tensorartassets.com/p/1.png"}
+    posts = {"data": {"items": [{"id": "1", "images": [image]}], "cursor": "20"}}
+    assert harvest.add_json(f"{api}/post/list", posts) and harvest.ended is None
+    assert harvest.add_json(f"{api}/post/list", {"data": {"items": [], "cursor": "40"}})
+    assert harvest.ended and "came back empty" in harvest.ended
+    (shown,) = harvest.shown()
+    assert shown.external_id == image["id"] and shown.record is not None
+    assert shown.url == f"{base}/images/{image['id']}"
+    detail = Harvest(adapter, f"{base}/images/{image['id']}", Placement.HOME, base_url=base)
+    lora = {"modelId": "5", "modelFileName": "hero_v1.safetensors", "weight": 0.8}
+    gen = {"prompt": "hero, 1girl", "negativePrompt": "blurry", "models": [lora]}
+    answer = {"data": {"image": {**image, "generationData": {"tensorArtV1": gen}}}}
+    assert detail.add_json(f"{api}/image/detail?id={image['id']}&postId=1", answer)
+    record = detail.records[(CandidateKind.IMAGE, image["id"])]
+    assert record.text("prompt") == "hero, 1girl"
+    assert record.texts("resources") == ("hero_v1.safetensors",)
