@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +86,12 @@ def _pages(
     url: str | None = first
     while url:
         response = httpx.get(url, headers=headers, timeout=30)
+        for _ in range(3):  # Civitai's images answer 503 + Retry-After under load: wait, ask again
+            wait = response.headers.get("retry-after", "")
+            if response.status_code not in (429, 503) or not wait.isdigit():
+                break
+            time.sleep(min(int(wait), 10))  # the wait the server announced, bounded
+            response = httpx.get(url, headers=headers, timeout=30)
         response.raise_for_status()
         yield response.json()
         url = next_of(response)
