@@ -91,7 +91,8 @@ def main() -> None:
         print(f"Start-up, median of {runs} runs, seconds")
         table(["what", "to URL line", "to first 200", "URL line / floor"], rows)
 
-        with start_sandbox(state / "serve", items=20_000) as server:
+        # serving speed, not realism: no 503s on Civitai's image listings (--civitai-busy)
+        with start_sandbox(state / "serve", items=20_000, extra=("--civitai-busy", "0")) as server:
             rate = asyncio.run(concurrent(server.url, 200))
             with httpx.Client(base_url=server.url, timeout=60) as client:
                 images = client.get("/api/v1/images?limit=20").json()["items"]
