@@ -100,10 +100,11 @@ def test_each_gallery_style_finds_the_lookalikes(gallery_world: CrawlSetup, styl
     hit = {k for k in lookalikes if k in flagged}
     false = {k for k in innocents if k in flagged}
     false_clean = {k for k in clean if k in flagged}
+    missed = sorted(f"{k[0]} {k[1]} ({truth[k].get('how')})" for k in lookalikes - hit)
     print(
         f"{style}: look-alikes flagged or queued {len(hit)}/{len(lookalikes)}; innocents "
         f"flagged or queued {len(false)}/{len(innocents)} (made without a character LoRA: "
-        f"{len(false_clean)}/{len(clean)})"
+        f"{len(false_clean)}/{len(clean)}); missed: {', '.join(missed) or 'none'}"
     )
     listed = CliRunner().invoke(
         cli,
