@@ -26,7 +26,7 @@ from rich.table import Table
 
 from evidence.capture import CaptureJob, CaptureOptions, capture
 from evidence.capture.browser import launch_browser, new_context
-from evidence.capture.run import _settle
+from evidence.capture.job import _settle
 from evidence.seal import SealConfig
 from evidence.signing import Signer, generate_keypair
 from evidence.timestamp import TsaSpec, timestamper_for

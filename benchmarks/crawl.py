@@ -36,8 +36,8 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
+from crawler.crawl import CrawlReport, open_run, run_crawl
 from crawler.plan import CrawlPlan, Politeness, RobotsPolicy
-from crawler.run import CrawlReport, open_run, run_crawl
 from evidence.store import Store
 from rightswatch.config import load_config
 from rightswatch.crawling import plan_from_config

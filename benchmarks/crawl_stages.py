@@ -2,7 +2,7 @@
 
     python -m benchmarks.crawl_stages PLAN.json REPORT.json STAGES.json [PROFILE.pstats]
 
-Runs the same crawl child as ``python -m crawler.run`` (``crawl_in_this_process``) with stage
+Runs the same crawl child as ``python -m crawler.crawl`` (``crawl_in_this_process``) with stage
 timers wrapped around the functions each stage runs, then writes the per-stage CPU seconds to
 STAGES.json. A timer reads the calling thread's CPU clock (``time.thread_time``), so work done
 off the reactor thread (media checks, the database thread, the likeness thread) is counted
@@ -156,7 +156,7 @@ def _process_cpu() -> float:
 def main(argv: list[str]) -> int:
     import os
 
-    os.environ.setdefault("OMP_NUM_THREADS", "1")  # as crawler.run.main, before numpy and faiss
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # as crawler.crawl.main, before numpy and faiss
     from crawler.child import crawl_in_this_process
     from crawler.plan import CrawlPlan
 

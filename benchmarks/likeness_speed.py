@@ -34,7 +34,7 @@ import imagehash
 import numpy as np
 from PIL import Image
 
-from crawler.likeness import EngineSpec
+from crawler.engine_builder import EngineSpec
 from matching import CharacterProfile, Thresholds, decode_image, fingerprint_reference, hash_image
 from matching.index import Backend, BinaryIndex, limit_threads
 from matching.local import extract_features, verify

@@ -22,13 +22,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from crawler.run import run_crawl
+from crawler.crawl import run_crawl
 from evidence.models import Candidate, Finding, Platform
 from evidence.store import Store
 from rightswatch.config import load_config
 from rightswatch.crawling import plan_from_config
 from rightswatch.library import sync_config
-from rightswatch.likeness import refresh_fingerprints
+from rightswatch.scan import refresh_fingerprints
 from sandbox.client import write_client
 from tests.support.sandbox import start_sandbox
 

@@ -2,8 +2,8 @@
 
 Layout: ``spiders/`` (one per platform family), ``parsers/`` (pure functions from platform
 JSON/HTML to typed items, unit-tested on saved fixtures), ``middlewares/`` (WARC provenance,
-politeness, bot walls), ``pipelines/`` (dedupe -> media -> match -> record) and ``run.py``
-(a crawl in a child process, returning a :class:`crawler.run.CrawlReport`).
+politeness, bot walls), ``pipelines/`` (dedupe -> media -> match -> record) and ``crawl.py``
+(a crawl in a child process, returning a :class:`crawler.crawl.CrawlReport`).
 """
 
 from __future__ import annotations

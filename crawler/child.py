@@ -17,10 +17,10 @@ from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.spiders import Spider
 
-from crawler.likeness import load_engine
+from crawler.crawl import PlatformReport, write_report
+from crawler.engine_builder import load_engine
 from crawler.middlewares.warc import warc_path
 from crawler.plan import CrawlPlan, PlatformTarget
-from crawler.run import PlatformReport, write_report
 from crawler.settings import BASE, settings_for
 from crawler.spiders.civitai import CivitaiSpider
 from crawler.spiders.gallery import GallerySpider
@@ -99,7 +99,7 @@ def crawler_settings(plan: CrawlPlan, target: PlatformTarget) -> dict[str, Any]:
 
 
 def crawl_in_this_process(plan: CrawlPlan, report_file: Path) -> None:
-    limit_threads(1)  # see crawler.run.main: the likeness engine judges on one thread
+    limit_threads(1)  # see crawler.crawl.main: the likeness engine judges on one thread
     store = Store.open(plan.database_url, upgrade=False)
     likeness = load_engine(store, plan.match)
     run = str(plan.run_id) if plan.run_id is not None else "adhoc"

@@ -1,7 +1,7 @@
 """Start and watch one crawl child process: the one launcher for local runs and shards alike.
 
 Twisted's reactor cannot be restarted in a process (stack.md §5), so every crawl is a child,
-``python -m crawler.run - REPORT.json``, hardened the same way wherever it is started:
+``python -m crawler.crawl - REPORT.json``, hardened the same way wherever it is started:
 
 - the plan goes in on stdin, so the case file's URL (and any password in it) is never written
   to disk; ``plan.json`` beside the run is a redacted copy for people, mode 0600;
@@ -93,7 +93,7 @@ def launch_crawl_child(
     preexec = _die_with_parent if sys.platform.startswith("linux") else None
     with log_file.open("ab") as log:
         child = subprocess.Popen(
-            [sys.executable, "-m", "crawler.run", "-", str(report_file)],
+            [sys.executable, "-m", "crawler.crawl", "-", str(report_file)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=log,

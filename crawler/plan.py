@@ -1,7 +1,7 @@
 """What to crawl: the crawl plan handed to the crawl child process.
 
 The crawler does not read ``watch.toml`` (that is rightswatch's job). The caller builds a
-:class:`CrawlPlan` from its configuration and :func:`crawler.run.run_crawl` serialises it to JSON
+:class:`CrawlPlan` from its configuration and :func:`crawler.crawl.run_crawl` serialises it to JSON
 for the child process, so the plan round-trips through :meth:`CrawlPlan.to_json` /
 :meth:`CrawlPlan.from_json`.
 """

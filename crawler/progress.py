@@ -1,5 +1,5 @@
 """Live progress from the crawl child: JSON lines on stdout, read by the parent
-(:class:`crawler.run.Progress`).
+(:class:`crawler.crawl.Progress`).
 
 Each line is ``{"platform", "pages", "items", "errors", "done"}``; lines are throttled to a few
 per second per platform, and a final ``done: true`` line is written when the spider closes.

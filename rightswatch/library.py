@@ -3,7 +3,7 @@
 ``sync_config`` mirrors watch.toml into the database (client, characters with aliases,
 platforms) and takes in every reference image found under the configured folders.
 ``add_references`` takes in files for one character. Each file is decoded once, by the engine's
-decoder, into its fingerprint (``crawler.likeness.fingerprint_file``); a file that is
+decoder, into its fingerprint (``crawler.engine_builder.fingerprint_file``); a file that is
 unreadable, truncated, too large to decode or not an image is reported by name and skipped; the
 same image added twice is stored once (by SHA-256). The legacy ``ReferenceImage.hashes`` column
 is left empty: the engine's hashes live in the fingerprint.
@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crawler.likeness import VERSION_TAG, fingerprint_file
+from crawler.engine_builder import VERSION_TAG, fingerprint_file
 from evidence.models import Character, Client, Platform, ReferenceImage
 from evidence.store import Store
 from matching import DecompressionBombError, MatchingError, NotAnImageError

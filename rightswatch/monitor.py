@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import scheduler
-from crawler.run import CrawlReport, Progress, run_crawl
+from crawler.crawl import CrawlReport, Progress, run_crawl
 from evidence.bundle import export_bundle
 from evidence.capture import CaptureResult
 from evidence.casefile import anchor_run, capture_findings

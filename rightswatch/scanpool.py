@@ -8,7 +8,7 @@ forked when the pool is entered, before the caller starts any progress thread, a
 faiss and OpenCV to one thread (the processes are the parallelism).
 
 Where ``fork`` does not exist (Windows, macOS default), workers are spawned and build the
-engine from the picklable :class:`~crawler.likeness.EngineSpec`; start-up is then paid per
+engine from the picklable :class:`~crawler.engine_builder.EngineSpec`; start-up is then paid per
 worker, so the pool is used from :data:`SPAWN_POOL_FROM` files on.
 
 When to use it is decided from data, never from a clock: the number of files and the CPUs this
@@ -24,10 +24,10 @@ from multiprocessing.pool import Pool
 from pathlib import Path
 from types import TracebackType
 
-from crawler.likeness import EngineSpec, build_engine
+from crawler.engine_builder import EngineSpec, build_engine
 from matching import Engine
 from matching.index import limit_threads, restore_threads, thread_counts
-from rightswatch.likeness import ScanResult, scan_one
+from rightswatch.scan import ScanResult, scan_one
 
 FORK_POOL_FROM = 24
 """Files from which forked workers are used (a fork costs about one file's judging)."""

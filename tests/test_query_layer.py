@@ -27,10 +27,10 @@ LEFT: dict[str, str] = {
     "rightswatch/review/pages/finding.py": REVIEW_APP,
     "crawler/pipelines/record.py": "the record pipeline's placement field is being fixed; its "
     "writes (batched per transaction) move to evidence/ after that",
-    "crawler/likeness.py": ENGINE,
+    "crawler/engine_builder.py": ENGINE,
     "rightswatch/library.py": ENGINE,
     "rightswatch/commands/references.py": ENGINE,
-    "crawler/run.py": CRAWL_RUN,
+    "crawler/crawl.py": CRAWL_RUN,
     "rightswatch/distributed/coordinator.py": CRAWL_RUN,
     "rightswatch/recheck.py": "marking a finding persisting goes through the finding lifecycle "
     "(evidence/lifecycle.py:change_status), which takes the caller's session",

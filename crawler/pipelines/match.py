@@ -1,6 +1,6 @@
 """Match: ask the likeness engine about every new or changed candidate.
 
-The engine is built once per crawl process (:mod:`crawler.likeness`) and handed to each spider
+The engine is built once per crawl process (:mod:`crawler.engine_builder`) and handed to each spider
 as ``spider.likeness``. Judging runs in a worker thread so the crawl keeps downloading. The
 evidence passed is everything the platform said: title, description, tags, trigger words,
 prompt, file names, creator, the first safetensors ``__metadata__``, the generation metadata
@@ -22,8 +22,8 @@ from typing import Any, Self
 
 from scrapy.crawler import Crawler
 
+from crawler.engine_builder import EngineLoad
 from crawler.items import Candidate, CrawlFailure, ModelCandidate
-from crawler.likeness import EngineLoad
 from matching import (
     NO_PROVENANCE,
     CandidateEvidence,

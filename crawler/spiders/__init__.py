@@ -19,8 +19,8 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from crawler.engine_builder import EngineLoad
 from crawler.items import CandidateKind, CrawlFailure, FailureStatus, Placement
-from crawler.likeness import EngineLoad
 from crawler.middlewares.politeness import HostRefused
 from crawler.middlewares.robots import RobotsRefused
 from crawler.middlewares.walls import WallDetected

@@ -1,6 +1,6 @@
-"""Capturing a page as evidence: one module per artifact, ``run.py`` ties them together.
+"""Capturing a page as evidence: one module per artifact, ``job.py`` ties them together.
 
-Entry points: :func:`evidence.capture.run.capture` (async, shared browser) and
+Entry points: :func:`evidence.capture.job.capture` (async, shared browser) and
 :func:`capture_url` (sync, launches its own browser).
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 
 from evidence.capture.browser import launch_browser
+from evidence.capture.job import CaptureJob, capture
 from evidence.capture.options import CaptureOptions, CaptureOutcome, CaptureResult, FailureReason
-from evidence.capture.run import CaptureJob, capture
 
 __all__ = [
     "CaptureJob",

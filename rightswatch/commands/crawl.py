@@ -9,13 +9,13 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from crawler.crawl import CrawlReport, Progress, run_crawl
 from crawler.exceptions import CrawlFailed
-from crawler.run import CrawlReport, Progress, run_crawl
 from rightswatch.commands.options import config_option, database_option, open_config, open_store
 from rightswatch.config import config_path
 from rightswatch.crawling import plan_from_config
 from rightswatch.library import sync_config
-from rightswatch.likeness import refresh_fingerprints
+from rightswatch.scan import refresh_fingerprints
 
 
 def _progress_table(rows: dict[str, Progress]) -> Table:

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from crawler.run import Progress
+from crawler.crawl import Progress
 from rightswatch.commands.options import config_option, database_option, open_config, open_store
 from rightswatch.config import config_path
 from rightswatch.errors import RightswatchError

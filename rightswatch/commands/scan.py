@@ -12,7 +12,7 @@ from rich.table import Table
 
 from rightswatch.commands.options import config_option, database_option, open_config, open_store
 from rightswatch.errors import ConfigError
-from rightswatch.likeness import ScanResult, iter_scan_files, scan_spec
+from rightswatch.scan import ScanResult, iter_scan_files, scan_spec
 from rightswatch.scanpool import ScanPool
 
 PROGRESS_FROM = 20

@@ -30,8 +30,8 @@ from typing import Any
 import dramatiq
 from dramatiq.middleware import CurrentMessage
 
+from crawler.crawl import PlatformReport
 from crawler.plan import CrawlPlan
-from crawler.run import PlatformReport
 from evidence.exceptions import LeaseHeld, StoreError
 from evidence.kinds import RunStatus
 from evidence.queries.runs import run_status

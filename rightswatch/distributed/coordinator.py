@@ -1,6 +1,6 @@
 """The monitoring run's side of distributed mode: queue the work, wait, report.
 
-    run_distributed_crawl(plan, ...) -> CrawlReport        same shape as crawler.run.run_crawl
+    run_distributed_crawl(plan, ...) -> CrawlReport        same shape as crawler.crawl.run_crawl
     run_distributed_captures(store, finding_ids, ...) -> list[CaptureResult]
                                                             same shape as capture_findings
 
@@ -21,9 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crawler.exceptions import CrawlConfigError
-from crawler.plan import CrawlPlan
-from crawler.run import (
+from crawler.crawl import (
     COUNTERS,
     CrawlReport,
     PlatformReport,
@@ -34,6 +32,8 @@ from crawler.run import (
     open_run,
     run_status,
 )
+from crawler.exceptions import CrawlConfigError
+from crawler.plan import CrawlPlan
 from evidence.capture import CaptureOutcome, CaptureResult
 from evidence.models import CrawlRun
 from evidence.store import Store

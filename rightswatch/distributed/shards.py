@@ -30,9 +30,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from crawler.crawl import PlatformReport, Progress, progress_lines
 from crawler.launch import launch_crawl_child
 from crawler.plan import CrawlPlan, PlatformTarget
-from crawler.run import PlatformReport, Progress, progress_lines
 from evidence.folders import private_folder
 from evidence.models import PlatformKind
 from rightswatch.distributed.errors import ShardFailed

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import crawler.child
-import crawler.run
+import crawler.crawl
 
 
 def _run_child(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str | None:
@@ -18,10 +18,10 @@ def _run_child(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str | None:
         seen["omp"] = os.environ.get("OMP_NUM_THREADS")
 
     monkeypatch.setattr(crawler.child, "crawl_in_this_process", crawl)
-    monkeypatch.setattr(crawler.run.CrawlPlan, "from_json", classmethod(lambda cls, text: None))
+    monkeypatch.setattr(crawler.crawl.CrawlPlan, "from_json", classmethod(lambda cls, text: None))
     plan = tmp_path / "plan.json"
     plan.write_text("{}", encoding="utf-8")
-    assert crawler.run.main([str(plan), str(tmp_path / "report.json")]) == 0
+    assert crawler.crawl.main([str(plan), str(tmp_path / "report.json")]) == 0
     return seen["omp"]
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.run import CrawlReport
+from crawler.crawl import CrawlReport
 from evidence.models import CandidateState, RunStatus
 from tests.support.crawl import CrawlSetup, expected_items, make_setup
 from tests.support.sandbox import SandboxFactory, SandboxServer

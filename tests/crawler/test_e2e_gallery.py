@@ -19,13 +19,13 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from crawler.run import run_crawl
+from crawler.crawl import run_crawl
 from evidence.models import Candidate, CandidateState, Finding, Platform, RunStatus
 from evidence.store import Store
 from rightswatch.cli import cli
 from rightswatch.config import load_config
 from rightswatch.library import sync_config
-from rightswatch.likeness import refresh_fingerprints
+from rightswatch.scan import refresh_fingerprints
 from tests.support.crawl import CrawlSetup, make_setup
 from tests.support.sandbox import SandboxServer, start_sandbox
 

@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import select
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.run import CrawlReport
+from crawler.crawl import CrawlReport
 from evidence.models import Candidate, CandidateState, Finding, Platform, RunStatus
 from evidence.store import Store
 from rightswatch.library import sync_config
-from rightswatch.likeness import refresh_fingerprints
+from rightswatch.scan import refresh_fingerprints
 from tests.support.crawl import CrawlSetup, make_setup
 from tests.support.sandbox import SandboxFactory, SandboxServer, start_sandbox
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crawler.run import PlatformReport, _read_report, write_report
+from crawler.crawl import PlatformReport, _read_report, write_report
 
 
 def test_report_file_round_trips_typed_values(tmp_path: Path) -> None:

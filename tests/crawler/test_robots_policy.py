@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from crawler.crawl import run_crawl
 from crawler.plan import ApiAccess, CrawlPlan, PlatformTarget, Politeness
-from crawler.run import run_crawl
 from evidence.models import PlatformKind, RunStatus
 from sandbox.civitai import ROBOTS_TXT
 

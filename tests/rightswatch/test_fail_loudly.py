@@ -137,7 +137,7 @@ def test_webhook_urls_are_shown_without_their_secret(tmp_path: Path) -> None:
 
 
 def test_no_answer_names_every_platform_only_when_none_answered() -> None:
-    from crawler.run import PlatformReport, no_answer
+    from crawler.crawl import PlatformReport, no_answer
 
     def report(name: str, answered: int, reason: str = "finished") -> PlatformReport:
         counters = {"answered": answered, "failed": 3, "pages": 0}

@@ -27,7 +27,7 @@ from evidence.store import Store
 from matching import MatchingError
 from rightswatch.cli import cli
 from rightswatch.config import load_config
-from rightswatch.likeness import VERSION_TAG, refresh_fingerprints, scan_spec
+from rightswatch.scan import VERSION_TAG, refresh_fingerprints, scan_spec
 from rightswatch.scanpool import scan_files
 from tests.support.likeness import TRANSFORMS, draw_character, draw_scene, encode
 

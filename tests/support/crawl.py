@@ -18,8 +18,8 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
+from crawler.crawl import CrawlReport, run_crawl
 from crawler.plan import CrawlPlan
-from crawler.run import CrawlReport, run_crawl
 from evidence.models import Candidate, Platform
 from evidence.store import Store
 from rightswatch.config import WatchConfig, load_config

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from crawler.crawl import CrawlReport
 from crawler.plan import CrawlPlan, PlatformTarget
-from crawler.run import CrawlReport
 from evidence.models import (
     Candidate,
     CandidateKind,

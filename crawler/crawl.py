@@ -1,7 +1,7 @@
 """A crawl run in a child process, and its report.
 
 Twisted's reactor cannot be restarted in a process (stack.md §5), so every run is a fresh child
-process: ``python -m crawler.run PLAN.json REPORT.json``. :func:`run_crawl` is the entry point
+process: ``python -m crawler.crawl PLAN.json REPORT.json``. :func:`run_crawl` is the entry point
 for callers (the CLI, the scheduler):
 
 1. opens the case file and creates the ``CrawlRun`` row (status running);
@@ -307,7 +307,7 @@ def progress_lines(on_progress: ProgressCallback | None) -> Callable[[str], None
 
 
 def main(argv: list[str]) -> int:
-    """The child: ``python -m crawler.run PLAN.json|- REPORT.json`` (``-``: plan on stdin)."""
+    """The child: ``python -m crawler.crawl PLAN.json|- REPORT.json`` (``-``: plan on stdin)."""
     # The likeness engine judges on one thread of its own (the match pipeline's pool). OpenMP
     # pools left at one thread per core spin beside it on the cores the reactor and the
     # database thread need: 5.6x the crawl's CPU per candidate with references loaded

@@ -1,10 +1,10 @@
 """The likeness engine as ``rightswatch scan`` uses it: local files judged by the one engine.
 
-The engine is built by :mod:`crawler.likeness` for the crawl and the scan alike (characters and
-fingerprints from the case file, flagged LoRAs, thresholds from watch.toml); fingerprints are
-kept fresh there too (:func:`refresh_fingerprints`). Here: which files a scan reads, what each
-file tells the engine, and one file's scan (:mod:`rightswatch.scanpool` runs many, in one
-process or a pool of workers that pay their start-up once).
+The engine is built by :mod:`crawler.engine_builder` for the crawl and the scan alike
+(characters and fingerprints from the case file, flagged LoRAs, thresholds from watch.toml);
+fingerprints are kept fresh there too (:func:`refresh_fingerprints`). Here: which files a scan
+reads, what each file tells the engine, and one file's scan (:mod:`rightswatch.scanpool` runs
+many, in one process or a pool of workers that pay their start-up once).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from crawler.likeness import (
+from crawler.engine_builder import (
     VERSION_TAG,
     EngineSpec,
     engine_spec,
