@@ -211,12 +211,28 @@ class ImageMatcher:
         feats = extract_features(image.grey, FOCUSED_FEATURES)
         if len(feats) < th.local_min_inliers:
             return []
+        # the references (and mirrors) in the order of the candidate's descriptor votes; a
+        # clear copy or figure ends the look
+        nearest, dist = self._orb.nearest(feats.descriptors)
+        votes = np.bincount(
+            self._orb_owner[nearest[dist <= th.local_vote_distance]],
+            minlength=2 * len(self.references),
+        )
+        keys = [
+            2 * i + mirrored
+            for i, ref in enumerate(self.references)
+            if ref.character == character
+            for mirrored in (0, 1)
+        ]
         best: tuple[ReferenceFingerprint, LocalMatch] | None = None
-        for ref in refs:
-            for mirrored in (False, True):
-                match = self._verify(image, feats, ref, mirrored, named=True)
-                if match is not None and (best is None or _better(match, best[1], self)):
-                    best = (ref, match)
+        for key in sorted(keys, key=lambda k: -int(votes[k])):
+            ref_i, mirrored = divmod(key, 2)
+            ref = self.references[ref_i]
+            match = self._verify(image, feats, ref, bool(mirrored), named=True)
+            if match is not None and (best is None or _better(match, best[1], self)):
+                best = (ref, match)
+                if self._copied(match) or match.inliers >= 2 * th.redrawn_min_inliers:
+                    break
         if best is None:
             return []
         return [self._match_reason(*best, prefix)]
@@ -270,6 +286,15 @@ class ImageMatcher:
         else names the character (see ``Thresholds``)."""
         th = self.thresholds
         low, high = th.redrawn_placement
+        if not low <= match.placement <= high:
+            return False
+        close = (
+            match.inliers >= th.redrawn_close_inliers
+            and match.structure >= th.redrawn_unnamed_structure
+            and match.agreement >= th.redrawn_unnamed_agreement
+        )
+        if named and close:
+            return True
         inliers, structure = (
             (th.redrawn_min_inliers, th.redrawn_min_structure)
             if named
@@ -278,7 +303,8 @@ class ImageMatcher:
         return (
             match.inliers >= inliers
             and match.structure >= structure
-            and low <= match.placement <= high
+            and match.agreement
+            >= (th.redrawn_min_agreement if named else th.redrawn_unnamed_agreement)
         )
 
 

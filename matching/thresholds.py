@@ -65,11 +65,22 @@ class Thresholds:
     Measured on the sandbox's benchmark: same-style look-alikes and unrelated scenes reach at
     most 17 inliers and outline agreement 0.44; redrawn figures 23-140 and 0.37-0.89
     (docs/matching.md)."""
+    redrawn_min_agreement: float = 0.1
+    """…and a tenth of the reference's drawn area in its own colours (another character of the
+    same body family measures 0.01-0.04, see ``redrawn_unnamed_agreement``)."""
+    redrawn_close_inliers: int = 12
+    """A named figure with fewer inliers (a small figure in a busy scene) still counts when its
+    outlines agree at least ``redrawn_unnamed_structure`` and its colours at least
+    ``redrawn_unnamed_agreement``: geometry, outlines and colours all point the same way."""
     redrawn_unnamed_inliers: int = 40
     """With nothing else naming the character, a redrawn figure needs this many inliers…"""
     redrawn_unnamed_structure: float = 0.55
-    """…and this outline agreement: figures of one family (same body, other details) reach 30
-    and 0.62 by geometry alone."""
+    """…this outline agreement…"""
+    redrawn_unnamed_agreement: float = 0.4
+    """…and this share of the reference's drawn area in the reference's own colours
+    (``matching.local.agreement``): characters of one body family (same template, other
+    colours and details) reach 118 inliers and 0.78 outline agreement by geometry alone, but
+    reproduce at most 0.35 of the colours; the same character redrawn 0.19-0.88."""
     redrawn_placement: tuple[float, float] = (0.04, 0.9)
     """The figure covers this share of the image (a plausible figure, not a degenerate or
     whole-frame fit). A redrawn figure asks for review; with the LoRA the image was generated
