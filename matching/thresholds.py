@@ -72,9 +72,9 @@ class Thresholds:
     """A named figure with fewer inliers (a small figure in a busy scene) still counts when its
     outlines agree at least ``redrawn_unnamed_structure`` and its colours at least
     ``redrawn_unnamed_agreement``: geometry, outlines and colours all point the same way."""
-    redrawn_unnamed_inliers: int = 40
+    redrawn_unnamed_inliers: int = 20
     """With nothing else naming the character, a redrawn figure needs this many inliers…"""
-    redrawn_unnamed_structure: float = 0.55
+    redrawn_unnamed_structure: float = 0.5
     """…this outline agreement…"""
     redrawn_unnamed_agreement: float = 0.4
     """…and this share of the reference's drawn area in the reference's own colours
