@@ -46,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
         help="sandbox seconds a signed download URL stays valid (default 3600)",
     )
     run.add_argument(
+        "--caller-country",
+        default="",
+        help="the country callers appear to come from (Cloudflare's cf-ipcountry); GB or UK "
+        "makes Civitai's API answer 451 REGION_BLOCKED, as the real one does (default: none)",
+    )
+    run.add_argument(
         "--state-dir",
         type=Path,
         default=Path(".sandbox-state"),
@@ -72,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
                     time_scale=args.time_scale,
                     rate_limit=args.rate_limit,
                     signed_ttl=args.signed_ttl,
+                    caller_country=args.caller_country,
                 )
             )
         else:

@@ -25,6 +25,7 @@ from sandbox.errors import ContentError, SandboxError
 from sandbox.faults import FaultMiddleware, parse_fault_spec
 from sandbox.media import MediaStore
 from sandbox.ratelimit import RateLimiter, RateLimitMiddleware, parse_limits
+from sandbox.region import RegionBlockMiddleware
 from sandbox.site import Site, base_url, json_response
 from sandbox.tsa import TimestampAuthority, load_or_create
 from sandbox.world import build_world
@@ -49,6 +50,7 @@ class ServeOptions:
     time_scale: float = 1.0  # sandbox seconds last time_scale real seconds; waits shrink
     rate_limit: str = ""  # Hub quotas per 5-minute window, e.g. "api=20,resolvers=50"
     signed_ttl: float = 3600.0  # sandbox seconds a signed download URL stays valid
+    caller_country: str = ""  # where callers appear to be (GB: Civitai's API answers 451)
 
 
 def tsa_routes(tsa: TimestampAuthority) -> list[BaseRoute]:
@@ -174,6 +176,7 @@ def build_app(options: ServeOptions, cdn_origin: str = "") -> Starlette:
     limiter = RateLimiter(parse_limits(options.rate_limit), clock)
     app.add_middleware(RateLimitMiddleware, limiter=limiter)
     app.add_middleware(FaultMiddleware, plan=plan, seed=options.seed, clock=clock)
+    app.add_middleware(RegionBlockMiddleware, country=options.caller_country)
     cdn_app = Starlette(routes=[*cdn.routes(site), *gallery_ssr.cdn_routes(site)])
     cdn_app.add_middleware(FaultMiddleware, plan=plan, seed=options.seed, clock=clock)
     app.state.cdn = cdn_app
