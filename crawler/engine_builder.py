@@ -170,7 +170,9 @@ def engine_spec(store: Store, options: MatchOptions) -> EngineSpec:
                 .order_by(Finding.id)
             )
         )
-    thresholds = Thresholds(flag=options.flag, review=options.review)
+    thresholds = Thresholds(
+        flag=options.flag, review=options.review, provenance_alone=options.provenance_alone
+    )
     return EngineSpec(
         profiles,
         fingerprints,

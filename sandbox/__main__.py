@@ -55,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
         f"(default {DEFAULT_BUSY_SHARE})",
     )
     run.add_argument(
+        "--caller-country",
+        default="",
+        help="the country callers appear to come from (Cloudflare's cf-ipcountry); GB or UK "
+        "makes Civitai's API answer 451 REGION_BLOCKED, as the real one does (default: none)",
+    )
+    run.add_argument(
         "--state-dir",
         type=Path,
         default=Path(".sandbox-state"),
@@ -82,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
                     rate_limit=args.rate_limit,
                     signed_ttl=args.signed_ttl,
                     civitai_busy=args.civitai_busy,
+                    caller_country=args.caller_country,
                 )
             )
         else:

@@ -27,6 +27,7 @@ from sandbox.errors import ContentError, SandboxError
 from sandbox.faults import FaultMiddleware, parse_fault_spec
 from sandbox.media import MediaStore
 from sandbox.ratelimit import RateLimiter, RateLimitMiddleware, parse_limits
+from sandbox.region import RegionBlockMiddleware
 from sandbox.site import Site, base_url, json_response
 from sandbox.tsa import TimestampAuthority, load_or_create
 from sandbox.world import build_world
@@ -53,6 +54,7 @@ class ServeOptions:
     signed_ttl: float = 3600.0  # sandbox seconds a signed download URL stays valid
     # share of Civitai image listing URLs whose first request is a 503 + Retry-After
     civitai_busy: float = DEFAULT_BUSY_SHARE
+    caller_country: str = ""  # where callers appear to be (GB: Civitai's API answers 451)
 
 
 def tsa_routes(tsa: TimestampAuthority) -> list[BaseRoute]:
@@ -180,6 +182,7 @@ def build_app(options: ServeOptions, cdn_origin: str = "") -> Starlette:
     limiter = RateLimiter(parse_limits(options.rate_limit), clock)
     app.add_middleware(RateLimitMiddleware, limiter=limiter)
     app.add_middleware(FaultMiddleware, plan=plan, seed=options.seed, clock=clock)
+    app.add_middleware(RegionBlockMiddleware, country=options.caller_country)
     cdn_app = Starlette(routes=[*cdn.routes(site), *gallery_ssr.cdn_routes(site)])
     cdn_app.add_middleware(FaultMiddleware, plan=plan, seed=options.seed, clock=clock)
     app.state.cdn = cdn_app

@@ -24,7 +24,13 @@ from scrapy.crawler import Crawler
 
 from crawler.engine_builder import EngineLoad
 from crawler.items import Candidate, CrawlFailure, ModelCandidate
-from matching import NO_PROVENANCE, CandidateEvidence, MatchingError, parse_civitai_meta
+from matching import (
+    NO_PROVENANCE,
+    CandidateEvidence,
+    MatchingError,
+    Subject,
+    parse_civitai_meta,
+)
 
 Judged = tuple[tuple[dict[str, Any], ...], str | None]  # verdicts as JSON, or why none
 
@@ -54,6 +60,7 @@ def build_evidence(item: Candidate) -> CandidateEvidence:
     if isinstance(item, ModelCandidate):
         return CandidateEvidence(
             **common,
+            subject=Subject.MODEL,
             file_names=tuple(f.name for f in item.files),
             lora_metadata=dict(item.safetensors[0].metadata) if item.safetensors else None,
             trained_words=() if item.instance_prompt else tuple(item.trigger_words),

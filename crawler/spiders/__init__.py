@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import scrapy
+from scrapy.exceptions import CloseSpider
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
@@ -144,6 +145,29 @@ class PlatformSpider(scrapy.Spider):
             warc_record_id=record_id,
         )
 
+    def _unavailable_for_legal_reasons(self, response: Response) -> CloseSpider:
+        """HTTP 451 (Civitai's API from a restricted region answers it to every request,
+        research/real-platforms.md Civitai 7): nothing more can be fetched from this network
+        location, so the platform stops at once, with the platform's own words and the fix."""
+        said = ""
+        try:
+            body = json.loads(response.body[:65536])
+            if isinstance(body, dict):
+                said = " ".join(str(body.get(k)) for k in ("code", "error") if body.get(k))
+        except (ValueError, UnicodeDecodeError):
+            said = ""
+        message = (
+            f"platform {self.target.name!r}: {response.url} answered HTTP 451 (unavailable for "
+            f"legal reasons{': ' + said if said else ''}): the platform refuses this machine's "
+            "network location; run the crawl from a region the platform serves"
+        )
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(f"rightswatch/failures/{FailureStatus.BLOCKED.value}")
+        if self.crawler.stats.get_value("rightswatch/platform_error") is None:
+            self.crawler.stats.set_value("rightswatch/platform_error", message)
+            self.logger.error("%s", message)
+        return CloseSpider("unavailable_for_legal_reasons")
+
     def errback(self, failure: Failure) -> Iterator[CrawlFailure]:
         """Every failed request becomes a recorded failure with its reason."""
         request = failure.request  # type: ignore[attr-defined]
@@ -154,6 +178,8 @@ class PlatformSpider(scrapy.Spider):
             status, reason = FailureStatus.BLOCKED, exc.reason
         elif isinstance(exc, (HostRefused, RobotsRefused)):
             reason = exc.reason
+        elif isinstance(exc, HttpError) and exc.response.status == 451:
+            raise self._unavailable_for_legal_reasons(exc.response)
         elif isinstance(exc, HttpError):
             reason = f"HTTP {exc.response.status}"
             if meta.get("rw_give_up_reason"):
