@@ -61,21 +61,23 @@ def _truth_summary(url: str, findings: list[dict[str, Any]]) -> None:
     with urllib.request.urlopen(f"{url}/sandbox/truth.json", timeout=30) as resp:  # noqa: S310
         truth = json.load(resp)
     crawled = {f["platform"] for f in findings} | {"civitai", "huggingface", "gallery"}
-    positives: dict[tuple[str, str, str], str] = {}
+    positives: dict[tuple[str, str, str], set[str]] = {}
     for t in truth:
         # an item shown by several gallery styles is one look-alike per style (platform)
         shown = [(t["platform"], t["external_id"])]
         shown += [(site, s["external_id"]) for site, s in (t.get("sites") or {}).items()]
+        depicted = set(t.get("characters") or ([t["character"]] if t["character"] else []))
         for platform, external_id in dict.fromkeys(shown):
-            if t["character"] and platform in crawled:
-                positives[(platform, t["kind"], str(external_id))] = t["character"]
-    flagged = {
-        (f["platform"], f["kind"], str(f["external_id"])): f["character"]
-        for f in findings
-        if f["decision"] in ("flag", "review")
-    }
+            if depicted and platform in crawled:
+                positives[(platform, t["kind"], str(external_id))] = depicted
+    flagged: dict[tuple[str, str, str], set[str]] = {}
+    for f in findings:
+        if f["decision"] in ("flag", "review"):
+            key = (f["platform"], f["kind"], str(f["external_id"]))
+            flagged.setdefault(key, set()).add(f["character"])
     hits = [k for k in flagged if k in positives]
-    wrong_character = [k for k in hits if flagged[k] != positives[k]]
+    # a pair shows two characters: a finding for either is right, one for a third is not
+    wrong_character = [k for k in hits if not flagged[k] <= positives[k]]
     print(
         f"ground truth: {len(positives)} look-alike items in the sandbox; rightswatch flagged "
         f"or queued {len(flagged)}, of which {len(hits)} are look-alikes "
