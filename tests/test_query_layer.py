@@ -25,8 +25,6 @@ LEFT: dict[str, str] = {
     "rightswatch/review/decisions.py": REVIEW_APP,
     "rightswatch/review/pages/common.py": REVIEW_APP,
     "rightswatch/review/pages/finding.py": REVIEW_APP,
-    "crawler/pipelines/record.py": "the record pipeline's placement field is being fixed; its "
-    "writes (batched per transaction) move to evidence/ after that",
     "crawler/engine_builder.py": ENGINE,
     "rightswatch/library.py": ENGINE,
     "rightswatch/commands/references.py": ENGINE,

@@ -24,9 +24,15 @@ from scrapy.crawler import Crawler
 
 from crawler.engine_builder import EngineLoad
 from crawler.items import Candidate, CrawlFailure, ModelCandidate
-from matching import NO_PROVENANCE, CandidateEvidence, MatchingError, parse_civitai_meta
+from matching import (
+    NO_PROVENANCE,
+    CandidateEvidence,
+    MatchingError,
+    Verdict,
+    parse_civitai_meta,
+)
 
-Judged = tuple[tuple[dict[str, Any], ...], str | None]  # verdicts as JSON, or why none
+Judged = tuple[tuple[Verdict, ...], str | None]  # the verdicts, or why there are none
 
 
 def evidence_key(item: Candidate) -> str:
@@ -91,7 +97,7 @@ class MatchPipeline:
             verdicts = engine.judge(build_evidence(item))
         except MatchingError as exc:
             return (), f"not judged: {exc}"
-        return tuple(v.to_json() for v in verdicts if v.character is not None), None
+        return tuple(v for v in verdicts if v.character is not None), None
 
     async def process_item(self, item: Any) -> Any:
         if isinstance(item, CrawlFailure) or item.unchanged:

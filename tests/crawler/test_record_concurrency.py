@@ -17,8 +17,9 @@ from sqlalchemy import func, select
 from crawler.items import Discovery, ImageCandidate, LicenceFlags
 from crawler.pipelines.record import RecordPipeline
 from crawler.plan import PlatformTarget
-from evidence.models import Candidate, Character, Client, Finding, Platform, PlatformKind
+from evidence.models import Candidate, Character, Client, Decision, Finding, Platform, PlatformKind
 from evidence.store import Store
+from matching import Verdict
 
 WRITERS = 4
 ITEMS = 40
@@ -66,7 +67,7 @@ def _item(n: int) -> ImageCandidate:
         fetched_at=datetime.now(UTC),
         warc_record_id=None,
         discovery=Discovery(listing_url="http://127.0.0.1/api/v1/images"),
-        verdicts=({"character": "Pipera", "decision": "flag", "score": 0.9, "reasons": []},),
+        verdicts=(Verdict("Pipera", Decision.FLAG, 0.9, None, ()),),
     )
 
 
