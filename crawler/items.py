@@ -4,12 +4,12 @@ Values are frozen dataclasses; a pipeline that learns something (content digest,
 verdicts) returns a copy made with :func:`dataclasses.replace`. Scrapy accepts dataclass
 instances as items (itemadapter).
 
-A candidate's content fingerprint (:func:`content_fingerprint`) is computed once, when the item
-is made, and travels with it (``dataclasses.replace`` copies it): the spider's incremental
-check, dedupe and record all read ``item.fingerprint``. The pipelines change only the fields
-below "Filled by the pipelines", which the fingerprint does not cover; a spider that adds
-content to an item it already made (a model card's trigger words) uses :func:`with_content`,
-which computes it again.
+A candidate's content fingerprint (:func:`content_fingerprint`) is computed once, the first time
+``item.fingerprint`` is read (by the spider's incremental check, dedupe or record; never for a
+duplicate the spider drops), and travels with the item (``dataclasses.replace`` copies it).
+The pipelines change only the fields below "Filled by the pipelines", which the fingerprint
+does not cover; a spider that adds content to an item it already made (a model card's trigger
+words) uses :func:`with_content`, which has it computed again.
 
 Two content items, :class:`ImageCandidate` and :class:`ModelCandidate`, share
 :class:`CandidateFields`. A response that could not become content (bot challenge, login wall,
@@ -132,12 +132,15 @@ class CandidateFields:
     decoded: DecodedImage | None = field(default=None, compare=False, repr=False)
     verdicts: tuple[Verdict, ...] = ()  # the engine's verdict per matched character
     match_note: str | None = None  # why no verdict was computed, when none was
-    # computed from the content fields when the item is made (see the module docstring)
-    fingerprint: str = field(default="", compare=False, repr=False)
+    # the content fingerprint once computed; read it as ``fingerprint`` (module docstring)
+    _fingerprint: str = field(default="", compare=False, repr=False)
 
-    def __post_init__(self) -> None:
-        if not self.fingerprint:
-            object.__setattr__(self, "fingerprint", content_fingerprint(self))  # type: ignore[arg-type]
+    @property
+    def fingerprint(self) -> str:
+        """The content fingerprint, computed on first use and kept (copies carry it)."""
+        if not self._fingerprint:
+            object.__setattr__(self, "_fingerprint", content_fingerprint(self))  # type: ignore[arg-type]
+        return self._fingerprint
 
 
 @dataclass(frozen=True)
@@ -198,7 +201,7 @@ def content_fingerprint(item: Candidate) -> str:
 
 def with_content(item: C, **changes: Any) -> C:
     """``item`` with content fields changed, and its fingerprint computed again."""
-    return dataclasses.replace(item, fingerprint="", **changes)
+    return dataclasses.replace(item, _fingerprint="", **changes)
 
 
 __all__ = [
