@@ -24,7 +24,7 @@ import os
 import socket
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -77,13 +77,40 @@ COUNTERS = (
 
 
 @dataclass(frozen=True)
+class ListedFailure:
+    """Something the crawl meant to record and could not, as the run's report lists it."""
+
+    url: str
+    status: str  # crawler.items.FailureStatus value: blocked, failed
+    reason: str
+    kind: str | None = None
+    external_id: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.url or self.external_id or '?'}: {self.reason or self.status or 'failed'}"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ListedFailure:
+        return cls(
+            url=str(data.get("url") or ""),
+            status=str(data.get("status") or ""),
+            reason=str(data.get("reason") or ""),
+            kind=data.get("kind"),
+            external_id=data.get("external_id"),
+        )
+
+
+@dataclass(frozen=True)
 class PlatformReport:
     name: str
     finish_reason: str  # Scrapy's: "finished", "shutdown", "closespider_..."
     counters: Mapping[str, int]
     warc_file: str | None
     match_note: str | None
-    failures: tuple[Mapping[str, Any], ...] = ()
+    failures: tuple[ListedFailure, ...] = ()
     # a message naming the setting to change when the platform gave nothing to crawl
     error: str | None = None
     notes: tuple[str, ...] = ()  # e.g. "mature content was not visible: no token"
@@ -102,7 +129,7 @@ class PlatformReport:
             "counters": dict(self.counters),
             "warc_file": self.warc_file,
             "match_note": self.match_note,
-            "failures": [dict(f) for f in self.failures],
+            "failures": [f.to_json() for f in self.failures],
             "error": self.error,
             "notes": list(self.notes),
             "robots": [dict(r) for r in self.robots],
@@ -118,7 +145,7 @@ class PlatformReport:
             counters={k: int(v) for k, v in data["counters"].items()},
             warc_file=data.get("warc_file"),
             match_note=data.get("match_note"),
-            failures=tuple(data.get("failures", [])),
+            failures=tuple(ListedFailure.from_json(f) for f in data.get("failures", [])),
             error=data.get("error"),
             notes=tuple(data.get("notes", [])),
             robots=tuple(data.get("robots", [])),
@@ -160,7 +187,7 @@ class CrawlReport:
                     **p.counters,
                     "warc_file": p.warc_file,
                     "match": p.match_note,
-                    "failures": list(p.failures),
+                    "failures": [f.to_json() for f in p.failures],
                     "error": p.error,
                     "notes": list(p.notes),
                     "robots": list(p.robots),

@@ -25,6 +25,7 @@ from typing import Any, Self
 
 from scrapy.crawler import Crawler
 
+from crawler.crawl import ListedFailure
 from crawler.items import Candidate, CrawlFailure, FailureStatus, ImageCandidate, ModelCandidate
 from crawler.middlewares.warc import warc_path
 from evidence.kinds import CandidateState
@@ -139,7 +140,7 @@ class RecordPipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.recorder: CrawlRecorder | None = None
-        self.failures: list[dict[str, Any]] = []
+        self.failures: list[ListedFailure] = []
         # One thread owns every write: the reactor keeps downloading while a commit waits.
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="record")
         self.waiting: list[tuple[Any, asyncio.Future[None]]] = []
@@ -247,12 +248,5 @@ class RecordPipeline:
     def _list(
         self, url: str, status: FailureStatus, reason: str, item: Candidate | CrawlFailure
     ) -> None:
-        self.failures.append(
-            {
-                "url": url,
-                "status": status.value,
-                "reason": reason,
-                "kind": item.kind.value if item.kind else None,
-                "external_id": item.external_id,
-            }
-        )
+        kind = item.kind.value if item.kind else None
+        self.failures.append(ListedFailure(url, status.value, reason, kind, item.external_id))
