@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -32,7 +31,8 @@ from typing import Any
 from crawler.exceptions import CrawlConfigError
 from crawler.launch import launch_crawl_child
 from crawler.plan import CrawlPlan
-from evidence.models import CrawlRun, RunStatus
+from evidence.kinds import RunStatus
+from evidence.queries import runs
 from evidence.store import Store
 
 
@@ -238,30 +238,15 @@ def open_run(
     store: Store, plan: CrawlPlan, config_path: str | None, *, pid: int | None = None
 ) -> tuple[int, datetime]:
     """Create the run's ``CrawlRun`` row (status running); its id and start time."""
-    started = datetime.now(UTC)
-    with store.session() as session:
-        row = CrawlRun(
-            started_at=started,
-            status=RunStatus.RUNNING,
-            platforms=[t.name for t in plan.targets],
-            config_path=config_path,
-            host=socket.gethostname(),
-            pid=pid,
-        )
-        session.add(row)
-        session.flush()
-        return row.id, started
+    return runs.open_run(store, [t.name for t in plan.targets], config_path, pid)
 
 
 def close_run(
     store: Store, report: CrawlReport, extra_stats: Mapping[str, Any] | None = None
 ) -> None:
     """Store the report's status, end time, stats and error on its ``CrawlRun`` row."""
-    with store.session() as session:
-        run = session.get(CrawlRun, report.run_id)
-        assert run is not None
-        run.status, run.finished_at, run.error = report.status, report.finished_at, report.error
-        run.stats = {**report.stats(), **(extra_stats or {})}
+    stats = {**report.stats(), **(extra_stats or {})}
+    runs.close_run(store, report.run_id, report.status, report.finished_at, report.error, stats)
 
 
 def run_crawl(
@@ -280,10 +265,7 @@ def run_crawl(
     plan = replace(plan, run_id=run_id)
 
     def started_child(pid: int) -> None:
-        with store.session() as session:
-            run = session.get(CrawlRun, run_id)
-            assert run is not None
-            run.pid, run.warc_path = pid, str(run_dir)
+        runs.note_crawl(store, run_id, str(run_dir), pid)
 
     outcome = launch_crawl_child(
         plan,

@@ -35,7 +35,7 @@ from crawler.crawl import (
 from crawler.exceptions import CrawlConfigError
 from crawler.plan import CrawlPlan
 from evidence.capture import CaptureOutcome, CaptureResult
-from evidence.models import CrawlRun
+from evidence.queries.runs import note_crawl
 from evidence.store import Store
 from rightswatch.distributed.actors import register
 from rightswatch.distributed.broker import Connection, ResultBoard, connect
@@ -134,10 +134,7 @@ def run_distributed_crawl(
     store = Store.open(plan.database_url)
     # the coordinator's pid: the shards run in the workers' children
     run_id, started = open_run(store, plan, config_path, pid=os.getpid())
-    with store.session() as session:
-        row = session.get(CrawlRun, run_id)
-        assert row is not None
-        row.warc_path = str(plan.output_dir / f"run-{run_id}" / "shards")
+    note_crawl(store, run_id, str(plan.output_dir / f"run-{run_id}" / "shards"))
     pieces = split_plan(replace(plan, run_id=run_id))
     board = ResultBoard(conn, f"crawl-{run_id}-{uuid.uuid4().hex[:8]}")
     owners = {shard.key: shard.platform for shard, _ in pieces}
