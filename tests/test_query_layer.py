@@ -15,15 +15,14 @@ OUTSIDE = ("rightswatch", "crawler", "matching", "scheduler.py")
 
 REVIEW_APP = "the review web app is being hardened and moved onto the finding lifecycle; its "
 REVIEW_APP += "queries move to evidence/ once that lands"
-ENGINE = "the likeness engine's loading and the reference library are being rebuilt (one engine "
-ENGINE += "builder); their reads move to evidence/ once that lands"
+ENGINE = "the reference library's sync and listing write and read references in their own "
+ENGINE += "sessions; they move to evidence/queries/references.py next"
 
 LEFT: dict[str, str] = {
     "rightswatch/review/queries.py": REVIEW_APP,
     "rightswatch/review/decisions.py": REVIEW_APP,
     "rightswatch/review/pages/common.py": REVIEW_APP,
     "rightswatch/review/pages/finding.py": REVIEW_APP,
-    "crawler/engine_builder.py": ENGINE,
     "rightswatch/library.py": ENGINE,
     "rightswatch/commands/references.py": ENGINE,
     "rightswatch/recheck.py": "marking a finding persisting goes through the finding lifecycle "
