@@ -178,6 +178,29 @@ class CrawlReport:
     def ok(self) -> bool:
         return self.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL)
 
+    @classmethod
+    def of(
+        cls,
+        run_id: int,
+        started_at: datetime,
+        platforms: tuple[PlatformReport, ...],
+        log_file: Path,
+        error: str | None,
+    ) -> CrawlReport:
+        """A finished run's report: its status and totals follow from the platforms' reports
+        (a run that reached no platform is failed, :func:`no_answer`)."""
+        error = error or no_answer(platforms)
+        return cls(
+            run_id=run_id,
+            status=run_status(platforms, error),
+            started_at=started_at,
+            finished_at=datetime.now(UTC),
+            platforms=platforms,
+            log_file=log_file,
+            error=error,
+            totals={k: sum(p.counters.get(k, 0) for p in platforms) for k in COUNTERS},
+        )
+
     def stats(self) -> dict[str, Any]:
         return {
             "totals": dict(self.totals),
@@ -284,18 +307,7 @@ def run_crawl(
         error = f"crawl process wrote no report; see {log_file}"
     if error is None and platforms and all(p.error for p in platforms):
         error = "; ".join(str(p.error) for p in platforms)
-    error = error or no_answer(platforms)
-    totals = {k: sum(p.counters.get(k, 0) for p in platforms) for k in COUNTERS}
-    report = CrawlReport(
-        run_id=run_id,
-        status=run_status(platforms, error),
-        started_at=started,
-        finished_at=datetime.now(UTC),
-        platforms=platforms,
-        log_file=log_file,
-        error=error,
-        totals=totals,
-    )
+    report = CrawlReport.of(run_id, started, platforms, log_file, error)
     close_run(store, report)
     store.dispose()
     return report

@@ -17,20 +17,16 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from crawler.crawl import (
-    COUNTERS,
     CrawlReport,
     PlatformReport,
     Progress,
     ProgressCallback,
     close_run,
-    no_answer,
     open_run,
-    run_status,
 )
 from crawler.exceptions import CrawlConfigError
 from crawler.plan import CrawlPlan
@@ -162,17 +158,8 @@ def run_distributed_crawl(
     error = None
     if missing:
         error = str(WaitTimedOut(f"crawl run {run_id}", missing, timeout_s or 0))
-    error = error or no_answer(platforms)
-    report = CrawlReport(
-        run_id=run_id,
-        status=run_status(platforms, error),
-        started_at=started,
-        finished_at=datetime.now(UTC),
-        platforms=platforms,
-        log_file=Path(plan.output_dir / f"run-{run_id}" / "shards"),
-        error=error,
-        totals={k: sum(p.counters.get(k, 0) for p in platforms) for k in COUNTERS},
-    )
+    shards = Path(plan.output_dir / f"run-{run_id}" / "shards")
+    report = CrawlReport.of(run_id, started, platforms, shards, error)
     close_run(
         store,
         report,
