@@ -43,7 +43,6 @@ in docs/performance.md, "Crawl cost by stage")."""
 PRECOMPRESSED = frozenset(
     {
         "image/jpeg",
-        "image/png",
         "image/webp",
         "image/gif",
         "image/avif",
@@ -102,8 +101,9 @@ def gzip_member(data: bytes | memoryview, level: int) -> bytes:
 
 def gzip_level(record: Any) -> int:
     """:data:`GZIP_LEVEL`, or 0 (stored: still a gzip member, with its CRC) for a body that is
-    compressed already (JPEG, PNG, WebP..., or sent with a ``Content-Encoding``), where deflate
-    spends the most CPU of any record and saves nothing."""
+    compressed already (JPEG, WebP, GIF..., or sent with a ``Content-Encoding``), where deflate
+    spends the most CPU of any record (2-6 ms for a 100-250 KB photo) and saves 0-3 %. PNG is
+    deflated again: screenshots and drawings still shrink by 15-30 %."""
     http = record.http_headers
     if http is not None and (http.get_header("Content-Encoding") or "identity") != "identity":
         return 0
