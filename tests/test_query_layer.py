@@ -15,16 +15,12 @@ OUTSIDE = ("rightswatch", "crawler", "matching", "scheduler.py")
 
 REVIEW_APP = "the review web app is being hardened and moved onto the finding lifecycle; its "
 REVIEW_APP += "queries move to evidence/ once that lands"
-ENGINE = "the reference library's sync and listing write and read references in their own "
-ENGINE += "sessions; they move to evidence/queries/references.py next"
 
 LEFT: dict[str, str] = {
     "rightswatch/review/queries.py": REVIEW_APP,
     "rightswatch/review/decisions.py": REVIEW_APP,
     "rightswatch/review/pages/common.py": REVIEW_APP,
     "rightswatch/review/pages/finding.py": REVIEW_APP,
-    "rightswatch/library.py": ENGINE,
-    "rightswatch/commands/references.py": ENGINE,
     "rightswatch/recheck.py": "marking a finding persisting goes through the finding lifecycle "
     "(evidence/lifecycle.py:change_status), which takes the caller's session",
     "rightswatch/commands/findings.py": "confirm/dismiss go through evidence/lifecycle.py:"

@@ -1,20 +1,24 @@
-"""What the likeness engine is built from: the stored references and their fingerprints, the
-client's characters, and the model candidates with a flagged finding.
+"""The reference library in the case file, and what the likeness engine is built from.
 
-The engine builder (``crawler/engine_builder.py``) computes fingerprints and builds the engine;
-these functions only read and write the case file, as typed rows.
+The library (``rightswatch/library.py``) mirrors watch.toml's client, characters and platforms
+and takes reference images in; ``rightswatch references list`` lists them. The engine builder
+(``crawler/engine_builder.py``) reads the stored references and their fingerprints, the
+client's characters and the model candidates with a flagged finding. Fingerprints are
+computed by those callers (``matching``); these functions only read and write the case file,
+as typed rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from evidence.kinds import CandidateKind, Decision, FindingStatus
-from evidence.models import Candidate, Character, Client, Finding, ReferenceImage
+from evidence.kinds import CandidateKind, Decision, FindingStatus, PlatformKind
+from evidence.models import Candidate, Character, Client, Finding, Platform, ReferenceImage
 from evidence.store import Store
 
 
@@ -124,4 +128,139 @@ def flagged_models(store: Store, character_names: Mapping[int, str]) -> list[Fla
                 crawl=dict((candidate.raw or {}).get("crawl") or {}),
             )
             for finding, candidate in session.execute(query)
+        ]
+
+
+# The reference library: the client, its characters, platforms and reference images ----------
+
+
+@dataclass(frozen=True)
+class NewReference:
+    """A reference image taken in: its file, digest, size and fingerprint."""
+
+    path: str
+    sha256: str
+    size_bytes: int
+    width: int
+    height: int
+    fingerprint: Mapping[str, Any]
+    version: str
+
+
+@dataclass(frozen=True)
+class ListedReference:
+    client: str
+    character: str
+    path: str
+    sha256: str
+    size_bytes: int
+    width: int
+    height: int
+    fingerprint: Mapping[str, Any] | None
+
+
+def _client(session: Session, name: str, matter: str = "") -> Client:
+    client = session.scalar(select(Client).where(Client.name == name))
+    if client is None:
+        client = Client(name=name, matter=matter)
+        session.add(client)
+        session.flush()
+    elif matter and client.matter != matter:
+        client.matter = matter
+    return client
+
+
+def _character(
+    session: Session, client: Client, name: str, aliases: Mapping[str, Any] | None = None
+) -> Character:
+    character = session.scalar(
+        select(Character).where(Character.client_id == client.id, Character.name == name)
+    )
+    if character is None:
+        character = Character(client_id=client.id, name=name, aliases=dict(aliases or {}))
+        session.add(character)
+        session.flush()
+    elif aliases is not None and character.aliases != dict(aliases):
+        character.aliases = dict(aliases)
+    return character
+
+
+def mirror_client(
+    store: Store,
+    client: str,
+    matter: str,
+    characters: Sequence[tuple[str, Mapping[str, Any] | None]],
+) -> int:
+    """The client (with its matter) and its characters (name, aliases; None keeps the stored
+    aliases), created or updated; how many characters."""
+    with store.session() as session:
+        owner = _client(session, client, matter)
+        for name, aliases in characters:
+            _character(session, owner, name, aliases)
+    return len(characters)
+
+
+def mirror_platforms(store: Store, platforms: Sequence[tuple[str, PlatformKind, str]]) -> int:
+    """The platforms (name, kind, base URL), created or updated; how many."""
+    with store.session() as session:
+        for name, kind, url in platforms:
+            row = session.scalar(select(Platform).where(Platform.name == name))
+            if row is None:
+                session.add(Platform(name=name, kind=kind, base_url=url))
+            else:
+                row.kind, row.base_url = kind, url
+    return len(platforms)
+
+
+def add_reference(store: Store, client: str, character: str, image: NewReference) -> bool:
+    """Store ``image`` as a reference of ``character``; False when that character already has
+    an image with the same SHA-256 (the same image is stored once)."""
+    with store.session() as session:
+        owner = _character(session, _client(session, client), character)
+        exists = session.scalar(
+            select(ReferenceImage.id).where(
+                ReferenceImage.character_id == owner.id, ReferenceImage.sha256 == image.sha256
+            )
+        )
+        if exists is not None:
+            return False
+        session.add(
+            ReferenceImage(
+                character_id=owner.id,
+                path=image.path,
+                sha256=image.sha256,
+                size_bytes=image.size_bytes,
+                width=image.width,
+                height=image.height,
+                hashes={},
+                fingerprint=dict(image.fingerprint),
+                fingerprint_version=image.version,
+            )
+        )
+    return True
+
+
+def listed_references(store: Store, character: str | None = None) -> list[ListedReference]:
+    """The reference images (of ``character`` when given), by character and path."""
+    query = (
+        select(Client.name, Character.name, ReferenceImage)
+        .join(Character, ReferenceImage.character_id == Character.id)
+        .join(Client, Character.client_id == Client.id)
+        .order_by(Character.name, ReferenceImage.path)
+    )
+    if character is not None:
+        query = query.where(Character.name == character)
+    with store.session() as session:
+        return [
+            ListedReference(
+                client,
+                char,
+                ref.path,
+                ref.sha256,
+                ref.size_bytes,
+                ref.width,
+                ref.height,
+                ref.fingerprint,
+            )
+            for client, char, ref in session.execute(query)
         ]
