@@ -77,13 +77,18 @@ def _plan(
 
 
 def _fetched_urls(report: CrawlReport) -> list[str]:
+    """The URLs the crawl fetched, from its WARC; a "busy" answer (429, 503) that the crawl
+    retried is left out, as the crawls on the warm sandbox do not meet it again."""
     urls: list[str] = []
     for platform in report.platforms:
         if platform.warc_file is None:
             continue
         with Path(platform.warc_file).open("rb") as fh:
             for record in ArchiveIterator(fh):
-                if record.rec_type in ("response", "resource"):
+                if record.rec_type not in ("response", "resource"):
+                    continue
+                status = record.http_headers.get_statuscode() if record.http_headers else None
+                if status not in ("429", "503"):
                     urls.append(str(record.rec_headers.get_header("WARC-Target-URI")))
     return urls
 
