@@ -4,7 +4,6 @@ fails alone."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,31 +18,7 @@ from evidence.models import Candidate, Finding, PlatformKind
 from evidence.queries.references import mirror_client
 from evidence.store import Store
 from matching import Verdict
-
-
-@dataclass
-class FakeStats:
-    values: dict[str, Any] = field(default_factory=dict)
-
-    def inc_value(self, key: str, count: int = 1) -> None:
-        self.values[key] = self.values.get(key, 0) + count
-
-    def set_value(self, key: str, value: Any) -> None:
-        self.values[key] = value
-
-
-@dataclass
-class FakeSpider:
-    target: PlatformTarget
-    store: Store
-    name: str = "civitai"
-
-
-@dataclass
-class FakeCrawler:
-    spider: FakeSpider
-    stats: FakeStats
-    settings: dict[str, Any]
+from tests.support.pipelines import FakeCrawler, FakeSpider, FakeStats
 
 
 def _item(n: int, raw: dict[str, Any] | None = None) -> ImageCandidate:

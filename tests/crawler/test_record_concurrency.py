@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import func, select
 
@@ -20,34 +18,10 @@ from crawler.plan import PlatformTarget
 from evidence.models import Candidate, Character, Client, Decision, Finding, Platform, PlatformKind
 from evidence.store import Store
 from matching import Verdict
+from tests.support.pipelines import FakeCrawler, FakeSpider, FakeStats
 
 WRITERS = 4
 ITEMS = 40
-
-
-@dataclass
-class FakeStats:
-    values: dict[str, Any] = field(default_factory=dict)
-
-    def inc_value(self, key: str, count: int = 1) -> None:
-        self.values[key] = self.values.get(key, 0) + count
-
-    def set_value(self, key: str, value: Any) -> None:
-        self.values[key] = value
-
-
-@dataclass
-class FakeSpider:
-    target: PlatformTarget
-    store: Store
-    name: str = "civitai"
-
-
-@dataclass
-class FakeCrawler:
-    spider: FakeSpider
-    stats: FakeStats
-    settings: dict[str, Any]
 
 
 def _item(n: int) -> ImageCandidate:
