@@ -41,6 +41,7 @@ from evidence.queries.crawled import (
 from evidence.store import Store
 
 MAX_LISTED_FAILURES = 1000
+MAX_BATCH = 500  # items per transaction at most (one IN list of their ids)
 
 
 def crawl_facts(item: Candidate) -> dict[str, Any]:
@@ -188,9 +189,15 @@ class RecordPipeline:
         loop = asyncio.get_running_loop()
         try:
             while self.waiting:
-                batch, self.waiting = self.waiting, []
+                batch, self.waiting = self.waiting[:MAX_BATCH], self.waiting[MAX_BATCH:]
                 items = [item for item, _ in batch]
-                errors = await loop.run_in_executor(self.writer, self.record, items)
+                try:
+                    errors = await loop.run_in_executor(self.writer, self.record, items)
+                except BaseException as exc:  # cancelled or shut down: no item waits forever
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(exc)
+                    raise
                 for (_, done), error in zip(batch, errors, strict=True):
                     if error is None:
                         done.set_result(None)
