@@ -117,8 +117,9 @@ def archived_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]
     return redact_headers((name, value) for name, value in headers if not name.startswith(":"))
 
 
-def _request_line(exchange: Exchange) -> str:
-    parts = urlsplit(redact_url(exchange.url))
+def _request_line(exchange: Exchange, url: str) -> str:
+    """The request line of ``exchange`` for its (redacted) ``url``."""
+    parts = urlsplit(url)
     target = parts.path or "/"
     if parts.query:
         target += f"?{parts.query}"
@@ -140,14 +141,15 @@ class WarcWriter:
     def exchange(self, exchange: Exchange) -> str:
         """A request/response pair (plus metadata for a decoded body); the response's id."""
         writer = self._writer
-        response = self._response_record(exchange)
+        url = redact_url(exchange.url)  # once for both records
+        response = self._response_record(exchange, url)
         request = writer.create_warc_record(
-            redact_url(exchange.url),
+            url,
             "request",
             payload=BytesIO(exchange.post_data),
             length=len(exchange.post_data),
             http_headers=StatusAndHeaders(
-                _request_line(exchange),
+                _request_line(exchange, url),
                 archived_headers(exchange.request_headers),
                 is_http_request=True,
             ),
@@ -172,7 +174,7 @@ class WarcWriter:
             )
         return response_id
 
-    def _response_record(self, exchange: Exchange) -> Any:
+    def _response_record(self, exchange: Exchange, url: str) -> Any:
         stored = archived_headers(exchange.response_headers)
         if exchange.decoded:
             headers = [(n, v) for n, v in stored if n.lower() not in DECODED_AWAY]
@@ -189,7 +191,7 @@ class WarcWriter:
             warc_headers["WARC-Truncated"] = "unspecified"
         status = f"{exchange.status} {exchange.status_text}".strip()
         return self._writer.create_warc_record(
-            redact_url(exchange.url),
+            url,
             "response",
             payload=BytesIO(exchange.body),
             length=len(exchange.body),
