@@ -60,8 +60,11 @@ def main() -> None:
     engine = Engine(profiles, refs, embedding=model)
     names = [c.name for c in CHARACTERS]
     print(f"sandbox world seed 1: {len(names)} characters, {len(refs)} references\n")
-    print("| how | images | FLAG (depicted character) | FLAG+REVIEW | FLAG on another character |")
-    print("|---|---|---|---|---|")
+    print(
+        "| how | images | FLAG (depicted character) | FLAG+REVIEW | FLAG on another character "
+        "| REVIEW on another character |"
+    )
+    print("|---|---|---|---|---|---|")
     seed = 10_000
     for how in IMAGE_HOWS:
         counts: Counter[str] = Counter()
@@ -83,10 +86,16 @@ def main() -> None:
                     counts["either"] += 1
                 others = [c for c, d in by_char.items() if d is Decision.FLAG and c not in depicted]
                 counts["wrong"] += bool(others)
+                counts["wrong_review"] += any(
+                    d is Decision.REVIEW and c not in depicted for c, d in by_char.items()
+                )
         total = counts["images"]
         shown = "-" if how in ("lookalike", "unrelated") else f"{counts['flag'] / total:.3f}"
         either = "-" if how in ("lookalike", "unrelated") else f"{counts['either'] / total:.3f}"
-        print(f"| {how} | {total} | {shown} | {either} | {counts['wrong']} |")
+        print(
+            f"| {how} | {total} | {shown} | {either} | {counts['wrong']} "
+            f"| {counts['wrong_review']} |"
+        )
 
 
 if __name__ == "__main__":

@@ -141,7 +141,9 @@ def engine_spec(store: Store, options: MatchOptions) -> EngineSpec:
     )
     fingerprints = tuple(current_fingerprints(store, list(ids), VERSION_TAG))
     known = tuple(_known_lora(model) for model in flagged_models(store, ids))
-    thresholds = Thresholds(flag=options.flag, review=options.review)
+    thresholds = Thresholds(
+        flag=options.flag, review=options.review, provenance_alone=options.provenance_alone
+    )
     return EngineSpec(
         profiles,
         fingerprints,

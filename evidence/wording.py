@@ -68,6 +68,13 @@ def _phash(reason: Mapping[str, Any]) -> Sentence:
 def _local(reason: Mapping[str, Any]) -> Sentence:
     en_ref, zh_ref = _ref(reason)
     n = _number(reason.get("value"))
+    english = _english(reason)
+    if "drawn anew" in english:
+        return Sentence(
+            english,
+            f"图像中的人物形象与{zh_ref}相似，但为重新绘制而非复制：有 {n} 个几何位置一致的 "
+            f"ORB 特征点，轮廓相互吻合，像素本身不同。原文：{english}",
+        )
     return Sentence(
         _english(reason) or f"A region of the image resembles{en_ref} ({n} matching keypoints).",
         f"图像中的一个区域与{zh_ref}相似：有 {n} 个几何位置一致的 ORB 特征点。",
@@ -93,6 +100,11 @@ def _captions(reason: Mapping[str, Any]) -> Sentence:
     )
 
 
+def _scope(reason: Mapping[str, Any]) -> Sentence:
+    english = _english(reason) or "The evidence present does not reach a decision on its own."
+    return Sentence(english, f"说明（非相似证据）：现有证据不足以单独得出结论。原文：{english}")
+
+
 def _allowlist(reason: Mapping[str, Any]) -> Sentence:
     english = _english(reason) or "The uploader is on the client's allowlist."
     return Sentence(english, f"上传者在委托人的许可名单中。原文：{english}")
@@ -105,6 +117,7 @@ SENTENCES: dict[str, Callable[[Mapping[str, Any]], Sentence]] = {
     "alias": _alias,
     "lora_captions": _captions,
     "allowlist": _allowlist,
+    "scope": _scope,
 }
 
 

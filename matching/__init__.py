@@ -52,7 +52,7 @@ from matching.references import (
 )
 from matching.text import AliasMatcher, TextField, fold
 from matching.thresholds import Thresholds
-from matching.verdict import NO_MATCH, Decision, Reason, SignalKind, Verdict
+from matching.verdict import NO_MATCH, Decision, Reason, SignalKind, Subject, Verdict
 
 __all__ = [
     "DEFAULT_MAX_DECODE_BYTES",
@@ -92,6 +92,7 @@ __all__ = [
     "SafetensorsHeader",
     "SafetensorsHeaderError",
     "SignalKind",
+    "Subject",
     "TextField",
     "Thresholds",
     "Verdict",

@@ -12,7 +12,7 @@ so a positive never lands on another character.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from matching.decode import DecodedImage, decode_image
 from matching.embedding import EmbeddingMatcher, EmbeddingModel
@@ -26,7 +26,7 @@ from matching.references import CharacterProfile, ReferenceFingerprint
 from matching.similarity import ImageMatcher
 from matching.text import AliasHit, AliasMatcher, MatchVariant, TextField, creator_key
 from matching.thresholds import Thresholds
-from matching.verdict import Reason, SignalKind, Verdict, fuse
+from matching.verdict import Decision, Reason, SignalKind, Subject, Verdict, fuse
 
 STRONG_FIELD_WEIGHT = 0.62
 WEAK_FIELD_WEIGHT = 0.45
@@ -38,6 +38,8 @@ class CandidateEvidence:
     """What is known about one upload: its image(s), its words, its LoRA metadata."""
 
     label: str = "candidate"
+    subject: Subject = Subject.IMAGE
+    """A picture, or a model whose pictures are its showcase (see :class:`Subject`)."""
     images: tuple[bytes, ...] = ()
     image_names: tuple[str, ...] = ()
     """Names for ``images`` (same order) used in errors and reasons; defaults to ``label``."""
@@ -153,19 +155,77 @@ class Engine:
             reasons.setdefault(character, []).extend(found)
         for character, found in self.text_reasons(candidate, generation).items():
             reasons.setdefault(character, []).extend(found)
+        for character, found in reasons.items():
+            if frames and not any(_pixel(r) for r in found):
+                found.extend(self._figure(frames, prefixes, character))
         creator = creator_key(candidate.creator) if candidate.creator else ""
         verdicts = [
-            fuse(
-                character,
-                found,
-                self.thresholds,
-                allowlisted_creator=candidate.creator
-                if creator and creator in self._allowlist.get(character, set())
-                else None,
+            self._scoped(
+                fuse(
+                    character,
+                    found,
+                    self.thresholds,
+                    allowlisted_creator=candidate.creator
+                    if creator and creator in self._allowlist.get(character, set())
+                    else None,
+                ),
+                candidate.subject,
+                examined=bool(frames) and self._images.has_references(character),
             )
             for character, found in reasons.items()
         ]
         return sorted(verdicts, key=lambda v: (-v.score, v.character or ""))
+
+    def _figure(
+        self, frames: Sequence[DecodedImage], prefixes: Sequence[str], character: str
+    ) -> list[Reason]:
+        """The closer look at the pictures for a character only words or provenance name."""
+        for decoded, prefix in zip(frames, prefixes, strict=True):
+            found = self._images.figure_reasons(decoded, character, prefix=prefix)
+            if found:
+                return found
+        return []
+
+    def _scoped(self, verdict: Verdict, subject: Subject, *, examined: bool) -> Verdict:
+        """What the evidence can decide for this kind of candidate.
+
+        * A model whose only evidence is its showcase pictures is not reported as resembling:
+          a style LoRA's cover may show anyone, and the pictures are judged as pictures.
+        * A picture whose only evidence is the LoRA it names, its pixels examined against the
+          character's references and no likeness found, asks for review (or is not reported,
+          ``Thresholds.provenance_alone``): "resembles" needs a measured likeness.
+        """
+        if verdict.decision is Decision.IGNORE or verdict.character is None:
+            return verdict
+        kinds = {r.kind for r in verdict.reasons}
+        if subject is Subject.MODEL:
+            if kinds & {SignalKind.ALIAS, SignalKind.LORA_CAPTIONS}:
+                return verdict
+            return _capped(
+                verdict,
+                Decision.IGNORE,
+                f"only the model's showcase pictures point to {verdict.character}; nothing the "
+                "model says about itself (title, tags, trigger words, files, training captions) "
+                "names it, so the model is not reported (its pictures are judged as pictures)",
+            )
+        ignore = self.thresholds.provenance_alone == "ignore"
+        if (
+            examined
+            and (verdict.decision is Decision.FLAG or ignore)
+            and SignalKind.GENERATION in kinds
+            and not any(_pixel(r) for r in verdict.reasons)
+        ):
+            return _capped(
+                verdict,
+                Decision.IGNORE if ignore else Decision.REVIEW,
+                f"no likeness to {verdict.character}'s references was measured in the pixels: "
+                + (
+                    "the LoRA it names alone does not report it"
+                    if ignore
+                    else "the LoRA it names asks a person to look"
+                ),
+            )
+        return verdict
 
     def text_reasons(
         self, candidate: CandidateEvidence, generation: Provenance = NO_PROVENANCE
@@ -199,6 +259,17 @@ class Engine:
                     )
                 )
         return found
+
+
+def _pixel(reason: Reason) -> bool:
+    """A likeness measured in the pixels (a copy, a redrawn figure, the learned embedding)."""
+    return reason.kind.is_image or reason.kind is SignalKind.EMBEDDING
+
+
+def _capped(verdict: Verdict, decision: Decision, why: str) -> Verdict:
+    if verdict.decision is Decision.FLAG or decision is Decision.IGNORE:
+        verdict = replace(verdict, decision=decision)
+    return replace(verdict, reasons=(*verdict.reasons, Reason(SignalKind.SCOPE, 0.0, why)))
 
 
 def _alias_reason(hit: AliasHit, group: str) -> Reason:

@@ -26,6 +26,11 @@ from matching.verdict import Reason, SignalKind
 RECOLOURED_WEIGHT = 0.7
 """Cap on an image signal whose colours differ from the reference (review, not flag)."""
 NOTED_WEIGHT = 0.45
+FOCUSED_FEATURES = 3000
+"""ORB keypoints for the closer look at one named character (the general search uses 500,
+and a busy background takes most of them)."""
+REDRAWN_WEIGHT = 0.6
+"""Weight of a figure drawn anew in a reference's pose: a review on its own."""
 """Weight of a reason that is reported but does not by itself ask for review."""
 
 
@@ -165,20 +170,72 @@ class ImageMatcher:
                 continue
             checked += 1
             match = self._verify(image, feats, ref, bool(mirrored))
-            if match is not None and (ref_i not in best or match.inliers > best[ref_i].inliers):
+            if match is not None and (ref_i not in best or _better(match, best[ref_i], self)):
                 best[ref_i] = match
         for ref_i, match in best.items():
             ref = self.references[ref_i]
-            occluded = self._occluded(match)
-            reason = _local_reason(ref, match, prefix, occluded=occluded)
-            hue = match.rectified_hue
-            if not occluded and hue is not None and hue > th.local_max_hue:
-                strict = (
-                    match.rectified_pdq <= th.recoloured_max_pdq
-                    or match.structure >= th.recoloured_min_structure
-                )
-                reason = _recoloured(reason, hue, strict=strict)
-            found.setdefault(ref.character, []).append(reason)
+            found.setdefault(ref.character, []).append(self._match_reason(ref, match, prefix))
+
+    def _match_reason(self, ref: ReferenceFingerprint, match: LocalMatch, prefix: str) -> Reason:
+        """The reason for a verified local match: a redrawn figure, a covered copy, a copy (a
+        recoloured one only asks for review, see :func:`_recoloured`)."""
+        th = self.thresholds
+        if not self._copied(match):
+            return _redrawn_reason(ref, match, prefix)
+        occluded = self._occluded(match)
+        reason = _local_reason(ref, match, prefix, occluded=occluded)
+        hue = match.rectified_hue
+        if not occluded and hue is not None and hue > th.local_max_hue:
+            strict = (
+                match.rectified_pdq <= th.recoloured_max_pdq
+                or match.structure >= th.recoloured_min_structure
+            )
+            reason = _recoloured(reason, hue, strict=strict)
+        return reason
+
+    def has_references(self, character: str) -> bool:
+        """Whether any reference of ``character`` is known (its pictures can be checked)."""
+        return any(r.character == character for r in self.references)
+
+    def figure_reasons(
+        self, image: DecodedImage, character: str, *, prefix: str = ""
+    ) -> list[Reason]:
+        """A closer look for one character the words already name (an alias, the LoRA the
+        image was generated with) when the general search found nothing: more keypoints, and
+        every reference of that character verified rather than a shortlist by votes. Returns
+        the best match's reason, or nothing."""
+        th = self.thresholds
+        refs = [r for r in self.references if r.character == character]
+        if not refs:
+            return []
+        feats = extract_features(image.grey, FOCUSED_FEATURES)
+        if len(feats) < th.local_min_inliers:
+            return []
+        # the references (and mirrors) in the order of the candidate's descriptor votes; a
+        # clear copy or figure ends the look
+        nearest, dist = self._orb.nearest(feats.descriptors)
+        votes = np.bincount(
+            self._orb_owner[nearest[dist <= th.local_vote_distance]],
+            minlength=2 * len(self.references),
+        )
+        keys = [
+            2 * i + mirrored
+            for i, ref in enumerate(self.references)
+            if ref.character == character
+            for mirrored in (0, 1)
+        ]
+        best: tuple[ReferenceFingerprint, LocalMatch] | None = None
+        for key in sorted(keys, key=lambda k: -int(votes[k])):
+            ref_i, mirrored = divmod(key, 2)
+            ref = self.references[ref_i]
+            match = self._verify(image, feats, ref, bool(mirrored), named=True)
+            if match is not None and (best is None or _better(match, best[1], self)):
+                best = (ref, match)
+                if self._copied(match) or match.inliers >= 2 * th.redrawn_min_inliers:
+                    break
+        if best is None:
+            return []
+        return [self._match_reason(*best, prefix)]
 
     def _occluded(self, match: LocalMatch) -> bool:
         """The same pixels as the reference where visible, the rest covered (stickers)."""
@@ -191,7 +248,13 @@ class ImageMatcher:
         )
 
     def _verify(
-        self, image: DecodedImage, feats: LocalFeatures, ref: ReferenceFingerprint, mirrored: bool
+        self,
+        image: DecodedImage,
+        feats: LocalFeatures,
+        ref: ReferenceFingerprint,
+        mirrored: bool,
+        *,
+        named: bool = False,
     ) -> LocalMatch | None:
         th = self.thresholds
         match = verify(
@@ -205,12 +268,52 @@ class ImageMatcher:
         )
         if match is None or match.coverage < th.local_min_coverage:
             return None
-        if (
-            match.rectified_pdq > th.local_rectified_pdq
-            or match.rectified_phash > th.local_rectified_phash
-        ) and not self._occluded(match):
-            return None
-        return match
+        if self._copied(match) or self._redrawn(match, named=named):
+            return match
+        return None
+
+    def _copied(self, match: LocalMatch) -> bool:
+        """The rectified region re-hashes like the reference (or is a covered copy)."""
+        th = self.thresholds
+        return (
+            match.rectified_pdq <= th.local_rectified_pdq
+            and match.rectified_phash <= th.local_rectified_phash
+        ) or self._occluded(match)
+
+    def _redrawn(self, match: LocalMatch, *, named: bool) -> bool:
+        """Not the reference's pixels, but its figure drawn anew in the same pose: many
+        geometrically consistent keypoints and outlines that agree; more of both when nothing
+        else names the character (see ``Thresholds``)."""
+        th = self.thresholds
+        low, high = th.redrawn_placement
+        if not low <= match.placement <= high:
+            return False
+        close = (
+            match.inliers >= th.redrawn_close_inliers
+            and match.structure >= th.redrawn_unnamed_structure
+            and match.agreement >= th.redrawn_unnamed_agreement
+        )
+        if named and close:
+            return True
+        inliers, structure = (
+            (th.redrawn_min_inliers, th.redrawn_min_structure)
+            if named
+            else (th.redrawn_unnamed_inliers, th.redrawn_unnamed_structure)
+        )
+        return (
+            match.inliers >= inliers
+            and match.structure >= structure
+            and match.agreement
+            >= (th.redrawn_min_agreement if named else th.redrawn_unnamed_agreement)
+        )
+
+
+def _better(match: LocalMatch, than: LocalMatch, matcher: ImageMatcher) -> bool:
+    """A copy beats a redrawing; between two of a kind, more inliers win."""
+    copied, other = matcher._copied(match), matcher._copied(than)
+    if copied != other:
+        return copied
+    return match.inliers > than.inliers
 
 
 def _reference_view(ref: ReferenceFingerprint, row: _Row) -> U8Array:
@@ -294,3 +397,16 @@ def _local_reason(
     )
     weight = 0.9 + min(0.08, match.inliers / 2000)
     return Reason(SignalKind.LOCAL_FEATURES, float(match.inliers), sentence, ref.name, weight)
+
+
+def _redrawn_reason(ref: ReferenceFingerprint, match: LocalMatch, prefix: str) -> Reason:
+    mirrored = " (mirrored)" if match.mirrored else ""
+    sentence = (
+        f"{prefix}a figure covering about {round(match.placement * 100)} % of the image "
+        f"resembles {ref.name}{mirrored} drawn anew, not copied: {match.inliers} geometrically "
+        f"consistent ORB keypoints and {round(match.structure * 100)} % outline agreement, but "
+        f"its pixels differ (rectified-region PDQ distance {match.rectified_pdq} of 256)"
+    )
+    return Reason(
+        SignalKind.LOCAL_FEATURES, float(match.inliers), sentence, ref.name, REDRAWN_WEIGHT
+    )

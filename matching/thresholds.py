@@ -55,6 +55,36 @@ class Thresholds:
     """…with at least this many inliers…"""
     local_occluded_min_ratio: float = 0.45
     """…making up at least this share of the ratio-test matches."""
+    redrawn_min_inliers: int = 22
+    """A local match that fails the copy checks (its rectified region re-hashes differently)
+    still shows the reference's figure drawn anew (a new rendering of its pose), when the words
+    or the generation data already name that character, with at least this many RANSAC
+    inliers…"""
+    redrawn_min_structure: float = 0.35
+    """…and outlines that agree at least this much (F1, ``matching.local.edge_agreement``).
+    Measured on the sandbox's benchmark: same-style look-alikes and unrelated scenes reach at
+    most 17 inliers and outline agreement 0.44; redrawn figures 23-140 and 0.37-0.89
+    (docs/matching.md)."""
+    redrawn_min_agreement: float = 0.1
+    """…and a tenth of the reference's drawn area in its own colours (another character of the
+    same body family measures 0.01-0.04, see ``redrawn_unnamed_agreement``)."""
+    redrawn_close_inliers: int = 12
+    """A named figure with fewer inliers (a small figure in a busy scene) still counts when its
+    outlines agree at least ``redrawn_unnamed_structure`` and its colours at least
+    ``redrawn_unnamed_agreement``: geometry, outlines and colours all point the same way."""
+    redrawn_unnamed_inliers: int = 20
+    """With nothing else naming the character, a redrawn figure needs this many inliers…"""
+    redrawn_unnamed_structure: float = 0.5
+    """…this outline agreement…"""
+    redrawn_unnamed_agreement: float = 0.4
+    """…and this share of the reference's drawn area in the reference's own colours
+    (``matching.local.agreement``): characters of one body family (same template, other
+    colours and details) reach 118 inliers and 0.78 outline agreement by geometry alone, but
+    reproduce at most 0.35 of the colours; the same character redrawn 0.19-0.88."""
+    redrawn_placement: tuple[float, float] = (0.04, 0.9)
+    """The figure covers this share of the image (a plausible figure, not a degenerate or
+    whole-frame fit). A redrawn figure asks for review; with the LoRA the image was generated
+    with, or an alias, it can flag."""
     local_min_coverage: float = 0.25
     """Fraction of the reference the rectified candidate must cover."""
     local_shortlist: int = 4
@@ -63,6 +93,11 @@ class Thresholds:
     """ORB descriptor distance (of 256) at which a nearest neighbour votes for its reference."""
     local_min_votes: int = 8
     """Votes a reference needs to be shortlisted."""
+
+    provenance_alone: str = "ignore"
+    """What generation provenance (the LoRA an image names) decides when the pixels, examined
+    against the character's references, show no likeness: "review" (a person looks) or
+    "ignore". It never flags alone: "resembles" needs a measured likeness."""
 
     fuzzy_min_length: int = 6
     """Aliases this long or longer also match at edit distance 1."""

@@ -40,10 +40,22 @@ class SignalKind(enum.Enum):
     GENERATION = "generation"
     EMBEDDING = "embedding"
     ALLOWLIST = "allowlist"
+    SCOPE = "scope"
+    """Not evidence: why the evidence present does not reach a decision (weight 0)."""
 
     @property
     def is_image(self) -> bool:
         return self in (SignalKind.PDQ, SignalKind.PHASH, SignalKind.LOCAL_FEATURES)
+
+
+class Subject(enum.Enum):
+    """What a candidate is, which decides what its pictures can show."""
+
+    IMAGE = "image"
+    """A picture: its pixels are the thing judged."""
+    MODEL = "model"
+    """A model (a LoRA, an embedding): its pictures are showcase images; what the model is comes
+    from its own words and files."""
 
 
 @dataclass(frozen=True)

@@ -172,6 +172,10 @@ class MatchingConfig(_Model):
     embedding_normalisation: Literal["clip", "imagenet"] = "imagenet"
     # a folder of images that show none of the characters, to calibrate the embedding against
     embedding_innocent: Path | None = None
+    # a picture that names a character's LoRA (its generation data) but whose pixels show no
+    # likeness to the character's references: "ignore" (not reported: "resembles" needs a
+    # measured likeness) or "review" (a person looks at every such picture)
+    provenance_alone: Literal["ignore", "review"] = "ignore"
 
 
 class EvidenceConfig(_Model):

@@ -132,6 +132,7 @@ def match_options(config: WatchConfig) -> MatchOptions:
         client=config.client.name,
         flag=config.thresholds.flag,
         review=config.thresholds.review,
+        provenance_alone=m.provenance_alone,
         allowlists={c.name: tuple(c.allowlist) for c in config.characters if c.allowlist},
         embedding_model=str(config.resolve(m.embedding_model)) if m.embedding_model else None,
         embedding_normalisation=m.embedding_normalisation,

@@ -27,6 +27,7 @@ from matching import (
     CandidateEvidence,
     Engine,
     MatchingError,
+    Subject,
     Verdict,
     read_safetensors_header,
 )
@@ -97,7 +98,10 @@ def candidate_for(path: Path) -> CandidateEvidence:
     if path.suffix.lower() in MODEL_SUFFIXES:
         header = read_safetensors_header(path)
         return CandidateEvidence(
-            label=str(path), file_names=(path.name,), lora_metadata=header.metadata
+            label=str(path),
+            subject=Subject.MODEL,
+            file_names=(path.name,),
+            lora_metadata=header.metadata,
         )
     return CandidateEvidence(
         label=str(path),

@@ -28,6 +28,7 @@ from matching import (
     NO_PROVENANCE,
     CandidateEvidence,
     MatchingError,
+    Subject,
     Verdict,
     parse_civitai_meta,
 )
@@ -60,6 +61,7 @@ def build_evidence(item: Candidate) -> CandidateEvidence:
     if isinstance(item, ModelCandidate):
         return CandidateEvidence(
             **common,
+            subject=Subject.MODEL,
             file_names=tuple(f.name for f in item.files),
             lora_metadata=dict(item.safetensors[0].metadata) if item.safetensors else None,
             trained_words=() if item.instance_prompt else tuple(item.trigger_words),

@@ -100,10 +100,11 @@ def test_each_gallery_style_finds_the_lookalikes(gallery_world: CrawlSetup, styl
     hit = {k for k in lookalikes if k in flagged}
     false = {k for k in innocents if k in flagged}
     false_clean = {k for k in clean if k in flagged}
+    missed = sorted(f"{k[0]} {k[1]} ({truth[k].get('how')})" for k in lookalikes - hit)
     print(
         f"{style}: look-alikes flagged or queued {len(hit)}/{len(lookalikes)}; innocents "
         f"flagged or queued {len(false)}/{len(innocents)} (made without a character LoRA: "
-        f"{len(false_clean)}/{len(clean)})"
+        f"{len(false_clean)}/{len(clean)}); missed: {', '.join(missed) or 'none'}"
     )
     listed = CliRunner().invoke(
         cli,
@@ -114,10 +115,10 @@ def test_each_gallery_style_finds_the_lookalikes(gallery_world: CrawlSetup, styl
     assert len(rows) == sum(len(v) for v in flagged.values())
     for row in rows:  # shown by `findings list --json`: placement and rank of every finding
         assert row["placement"] in ("home", "recommended", "feed") and row["rank"] >= 1, row
-    assert len(hit) >= 0.85 * len(lookalikes)
-    # one innocent model the engine flags makes every picture generated with it a review item
-    # (generation provenance), so this share depends on which style a case file crawled first
-    assert len(false_clean) <= 0.25 * len(clean)
+    assert len(hit) >= 0.9 * len(lookalikes)
+    # innocents, those generated with a character's LoRA included (provenance alone does not
+    # report a picture whose pixels show no likeness): at most one in twenty flagged or queued
+    assert len(false) <= 0.05 * len(innocents)
 
 
 def test_walls_without_a_login_session_are_walls_never_content(

@@ -139,3 +139,21 @@ def test_dissemination_is_kept_across_observations():
     for day in range(MAX_OBSERVATIONS + 5):
         seen = observe(seen, {"downloads": 300 + day}, t0 + timedelta(days=10 + day))
     assert len(seen) == MAX_OBSERVATIONS and seen[0]["counts"]["downloads"] == 10
+
+
+def test_redrawn_figures_and_scope_notes_have_their_own_chinese_sentences() -> None:
+    redrawn = reason_sentence(
+        {
+            "kind": "local_features",
+            "value": 41,
+            "reference": "pipera-02.png",
+            "sentence": "a figure covering about 30 % of the image resembles pipera-02.png drawn "
+            "anew, not copied: 41 geometrically consistent ORB keypoints",
+        }
+    )
+    assert "重新绘制而非复制" in redrawn.zh and "41" in redrawn.zh
+    scope = reason_sentence(
+        {"kind": "scope", "value": 0, "sentence": "only the model's showcase pictures point to X"}
+    )
+    assert scope.en.startswith("Only the model's showcase pictures")
+    assert scope.zh.startswith("说明（非相似证据）")

@@ -195,29 +195,48 @@ def _flagged_lora(project: Path, autov3: str) -> None:
     store.dispose()
 
 
+def _showing_hero(seed: int) -> Image.Image:
+    """A scene with the hero in it, at about half the picture's width."""
+    picture = draw_scene(seed, 256).convert("RGB")
+    hero = draw_character(1, size=128)
+    picture.paste(hero, (64, 72), hero if hero.mode == "RGBA" else None)
+    return picture
+
+
+def _a1111(prompt: str) -> PngImagePlugin.PngInfo:
+    info = PngImagePlugin.PngInfo()
+    info.add_text(
+        "parameters",
+        f"{prompt}\nNegative prompt: blurry\n"
+        "Steps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 512x512, Model: sd15",
+    )
+    return info
+
+
 def test_scan_flags_images_by_their_generation_provenance(project: Path) -> None:
     """Done-when of the provenance signal: an image whose A1111 parameters name a LoRA called
     after a character alias, and an image generated with a flagged LoRA, each flagged with its
-    reason; an image naming an unknown LoRA is not."""
+    reason; an image naming an unknown LoRA is not. Provenance corroborates a likeness measured
+    in the pixels; a picture that names the LoRA but shows nothing of the character is not
+    reported by default, and is queued for review with ``provenance_alone = "review"``."""
     _invoke(project, "references", "sync")
     autov3 = "0f1e2d3c4b5a" + "9" * 52
     _flagged_lora(project, autov3)
     scans = project / "generated"
     scans.mkdir()
-    info = PngImagePlugin.PngInfo()
-    info.add_text(
-        "parameters",
-        "a knight in a forest <lora:yingxiong_v1:0.8>\nNegative prompt: blurry\n"
-        "Steps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 512x512, Model: sd15",
+    _showing_hero(11).save(
+        scans / "alias-lora.png", pnginfo=_a1111("a knight in a forest <lora:yingxiong_v1:0.8>")
     )
-    draw_scene(11, 96).save(scans / "alias-lora.png", pnginfo=info)
     exif = Image.Exif()
     text = (
         "a castle at night <lora:shadow_style:1>\nSteps: 30, Sampler: DPM++ 2M, Seed: 7, "
         f'Lora hashes: "shadow_style: {autov3[:12]}", Version: v1.9.4'
     )
     exif.get_ifd(0x8769)[0x9286] = b"UNICODE\x00" + text.encode("utf-16-be")
-    draw_scene(12, 96).save(scans / "flagged-lora.jpg", exif=exif)
+    _showing_hero(12).save(scans / "flagged-lora.jpg", exif=exif, quality=92)
+    draw_scene(14, 96).save(
+        scans / "lora-no-hero.png", pnginfo=_a1111("a lake <lora:yingxiong_v1:0.8>")
+    )
     info = PngImagePlugin.PngInfo()
     info.add_text("parameters", "a lake <lora:landscape_v3:1>\nSteps: 20, Seed: 1, Size: 1x1")
     draw_scene(13, 96).save(scans / "other-lora.png", pnginfo=info)
@@ -226,17 +245,30 @@ def test_scan_flags_images_by_their_generation_provenance(project: Path) -> None
     by_name = {Path(x["path"]).name: x for x in lines}
     alias = by_name["alias-lora.png"]
     assert (alias["decision"], alias["character"]) == ("flag", "Hero")
-    assert alias["reasons"][0] == (
+    assert (
         "generated with LoRA 'yingxiong_v1' (A1111 parameters): its name contains the pinyin "
         "alias 'yingxiong' of Hero"
-    )
+    ) in alias["reasons"]
     flagged = by_name["flagged-lora.jpg"]
     assert (flagged["decision"], flagged["character"]) == ("flag", "Hero")
-    assert flagged["reasons"][0] == (
+    assert (
         "generated with LoRA 'shadow_style' (EXIF UserComment), which is model 4242 "
         "'Shadow Style' by hash 0f1e2d3c4b5a, flagged as resembling Hero (finding 1, score 0.97)"
-    )
+    ) in flagged["reasons"]
+    alone = by_name["lora-no-hero.png"]
+    assert alone["decision"] == "ignore" and alone["character"] == "Hero"
+    assert any("no likeness to Hero's references was measured" in r for r in alone["reasons"])
     assert by_name["other-lora.png"]["decision"] == "ignore"
+
+    config = project / "watch.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8") + '\n[matching]\nprovenance_alone = "review"\n',
+        encoding="utf-8",
+    )
+    again = [json.loads(x) for x in _invoke(project, "scan", str(scans), "--json").splitlines()]
+    queued = {Path(x["path"]).name: x for x in again}["lora-no-hero.png"]
+    assert (queued["decision"], queued["character"]) == ("review", "Hero")
+    assert any("asks a person to look" in r for r in queued["reasons"])
 
 
 def test_scan_uses_the_configured_embedding_model(project: Path) -> None:
