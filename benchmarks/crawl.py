@@ -1,23 +1,31 @@
 """Crawler throughput and memory against the sandbox (a printed table, not a timed test).
 
-    .venv/bin/python -m benchmarks.crawl [--items 10000] [--gallery-items 60] [--skip-gallery]
+    .venv/bin/python -m benchmarks.crawl [--items 10000] [--rounds 3] [--gallery-items 60]
+                                         [--skip-gallery] [--skip-stages]
 
 1. API spiders (Civitai + Hugging Face) with every pipeline (WARC, walls, politeness
    middlewares; dedupe, media with bomb guard and hashes, match, record to SQLite), politeness
    delays off, on a ``--items`` sandbox. Search terms are the demo client's aliases plus the
-   one-letter terms "a" and "e", so the listings reach most of the catalogue.
-2. A bare Scrapy spider fetching exactly the URLs the full crawl fetched (read back from its
-   WARC), same concurrency, no custom middleware and no pipeline, in a fresh process.
+   one-letter terms "a" and "e", so the listings reach most of the catalogue. This first crawl
+   also warms the sandbox, which renders each image on its first request and caches it: its
+   time is printed but not compared, since the bare spider would otherwise be timed against a
+   warm sandbox and the crawl against a cold one.
+2. ``--rounds`` times, on the warm sandbox: a bare Scrapy spider fetching exactly the URLs the
+   first crawl fetched (read back from its WARC), same concurrency, no custom middleware and no
+   pipeline, in a fresh process; then the full crawl again into a fresh case file. Medians of
+   the rounds are the figures (each round's ratio is printed too).
 3. The same API crawl again into a fresh case file, in a child wrapped with stage timers
    (``benchmarks/crawl_stages.py``): CPU seconds per stage (WARC digests and gzip, JSON
    parsing, spider callbacks, content fingerprint, media, matching, database work and
    commits), per stored candidate. Skipped with ``--skip-stages``.
-4. warcio's gzip level 9 against levels 6 and 1, and SHA-256, on the records of the WARC the
-   first crawl wrote (CPU per record and bytes on disk).
+4. gzip at levels 9 (warcio's), 6 and 1, as the writer does now (level 6, JPEG/WebP/GIF bodies
+   stored), and SHA-256, on the records of the WARC the first crawl wrote (CPU per
+   record and bytes on disk).
 5. The gallery spider (Chromium) on a ``--gallery-items`` sandbox: rendered pages per minute.
 
 Peak RSS is the crawl child's ``ru_maxrss`` (Linux KiB) and Scrapy's ``memusage/max``. CPU is
-``getrusage`` user + system time: the crawl child's own, whatever else the machine runs.
+``getrusage`` user + system time of the child processes (the crawl child, the bare spider):
+their own, whatever else the machine runs. The load average is printed before and after.
 """
 
 from __future__ import annotations
@@ -26,7 +34,10 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import os
+import re
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,6 +49,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.crawl import CrawlReport, open_run, run_crawl
 from crawler.plan import CrawlPlan, Politeness, RobotsPolicy
+from evidence.capture.warc import GZIP_LEVEL, gzip_member
 from evidence.store import Store
 from rightswatch.config import load_config
 from rightswatch.crawling import plan_from_config
@@ -65,23 +77,39 @@ def _plan(
 
 
 def _fetched_urls(report: CrawlReport) -> list[str]:
+    """The URLs the crawl fetched, from its WARC; a "busy" answer (429, 503) that the crawl
+    retried is left out, as the crawls on the warm sandbox do not meet it again."""
     urls: list[str] = []
     for platform in report.platforms:
         if platform.warc_file is None:
             continue
         with Path(platform.warc_file).open("rb") as fh:
             for record in ArchiveIterator(fh):
-                if record.rec_type in ("response", "resource"):
+                if record.rec_type not in ("response", "resource"):
+                    continue
+                status = record.http_headers.get_statuscode() if record.http_headers else None
+                if status not in ("429", "503"):
                     urls.append(str(record.rec_headers.get_header("WARC-Target-URI")))
     return urls
 
 
-def _bare(urls: list[str], root: Path) -> tuple[float, float, int]:
-    """Fetch ``urls`` with a plain spider in a child process; (seconds crawling, seconds
-    including the process start, responses). The full crawl's figure includes its child's
-    start, so the second figure is the like-for-like baseline."""
+@dataclasses.dataclass(frozen=True)
+class Timed:
+    """One timed run: wall seconds (crawling only, and including the process start), child CPU
+    seconds, responses or candidates."""
+
+    seconds: float
+    whole_s: float
+    cpu_s: float
+    count: int
+
+
+def _bare(urls: list[str], root: Path) -> Timed:
+    """Fetch ``urls`` with a plain spider in a child process (the crawl child's start is in the
+    full crawl's figure, so ``whole_s`` is the like-for-like baseline)."""
     url_file = root / "urls.json"
     url_file.write_text(json.dumps(urls), encoding="utf-8")
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-m", "benchmarks.crawl", "--bare", str(url_file)],
@@ -91,7 +119,18 @@ def _bare(urls: list[str], root: Path) -> tuple[float, float, int]:
     )
     whole = time.perf_counter() - started
     data = json.loads(out.stdout.strip().splitlines()[-1])
-    return float(data["seconds"]), whole, int(data["responses"])
+    cpu = _children_cpu() - cpu_before
+    return Timed(float(data["seconds"]), whole, cpu, int(data["responses"]))
+
+
+def _full(plan: CrawlPlan) -> tuple[Timed, CrawlReport]:
+    """The full crawl (``run_crawl``: its figure includes the child's start)."""
+    cpu_before = _children_cpu()
+    report = run_crawl(plan)
+    cpu = _children_cpu() - cpu_before
+    stored = report.totals["candidates_new"] + report.totals["candidates_updated"]
+    seconds = _elapsed(report)
+    return Timed(seconds, seconds, cpu, stored), report
 
 
 def bare_main(url_file: str) -> None:
@@ -219,12 +258,37 @@ def _gzip_rows(report: CrawlReport) -> list[tuple[str, str]]:
                 f"{1000 * cpu / len(members):.3f} ms/record, {size / 2**20:.2f} MiB",
             )
         )
+    started, size = time.process_time(), 0
+    for member in members:  # as the writer does now: level 6, JPEG/WebP/GIF stored
+        stored = re.search(rb"\r\nContent-Type: (image/(jpeg|webp|gif))", member[:4096])
+        size += len(gzip_member(member, 0 if stored else GZIP_LEVEL))
+    cpu = time.process_time() - started
+    rows.append(
+        (
+            f"  as written: level {GZIP_LEVEL}, JPEG/WebP/GIF bodies stored",
+            f"{1000 * cpu / len(members):.3f} ms/record, {size / 2**20:.2f} MiB",
+        )
+    )
     started = time.process_time()
     for member in members:
         hashlib.sha256(member).digest()
     cpu = time.process_time() - started
     rows.append(("  SHA-256 (one pass)", f"{1000 * cpu / len(members):.3f} ms/record"))
     return rows
+
+
+def _median(runs: list[Timed]) -> Timed:
+    """Each field's median over the rounds (fields apart, so a figure is one a round had)."""
+    return Timed(
+        statistics.median(r.seconds for r in runs),
+        statistics.median(r.whole_s for r in runs),
+        statistics.median(r.cpu_s for r in runs),
+        int(statistics.median(r.count for r in runs)),
+    )
+
+
+def _load() -> str:
+    return ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def _elapsed(report: CrawlReport) -> float:
@@ -234,6 +298,7 @@ def _elapsed(report: CrawlReport) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=3, help="bare + full pairs to time")
     parser.add_argument("--gallery-items", type=int, default=60)
     parser.add_argument("--skip-gallery", action="store_true")
     parser.add_argument("--skip-stages", action="store_true")
@@ -243,36 +308,56 @@ def main() -> None:
     if args.bare:
         bare_main(args.bare)
         return
-    rows: list[tuple[str, str]] = []
+    rows: list[tuple[str, str]] = [("load average before (1, 5, 15 min)", _load())]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         with start_sandbox(root / "sandbox", items=args.items) as server:
-            plan = _plan(root / "api", server.url, ("civitai", "huggingface"), ("a", "e"))
-            cpu_before = _children_cpu()
-            report = run_crawl(plan)
-            child_cpu = _children_cpu() - cpu_before
+            terms = ("a", "e")
+            first, report = _full(
+                _plan(root / "api", server.url, ("civitai", "huggingface"), terms)
+            )
             rss_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-            seconds = _elapsed(report)
-            stored = report.totals["candidates_new"] + report.totals["candidates_updated"]
             urls = _fetched_urls(report)
-            bare_s, bare_whole_s, bare_n = _bare(urls, root)
+            bares: list[Timed] = []
+            fulls: list[Timed] = []
+            for n in range(args.rounds):
+                bares.append(_bare(urls, root))
+                plan = _plan(root / f"api-{n}", server.url, ("civitai", "huggingface"), terms)
+                fulls.append(_full(plan)[0])
+            bare, full = _median(bares), _median(fulls)
             rows += [
                 ("sandbox items", str(args.items)),
                 ("API crawl status", report.status.value),
-                ("API candidates stored", str(stored)),
+                ("API candidates stored", str(first.count)),
                 ("API responses (WARC)", str(len(urls))),
                 (
                     "API retries (polite back-off)",
                     str(sum(p.counters.get("retries", 0) for p in report.platforms)),
                 ),
-                ("API crawl wall time incl. process start (s)", f"{seconds:.1f}"),
-                ("API candidates/s", f"{stored / seconds:.1f}"),
-                ("crawl child CPU incl. start-up (s)", f"{child_cpu:.1f}"),
-                ("crawl child CPU per candidate (ms)", f"{1000 * child_cpu / max(stored, 1):.1f}"),
-                ("bare spider, same URLs (s)", f"{bare_s:.1f} ({bare_n} responses)"),
-                ("bare spider incl. process start (s)", f"{bare_whole_s:.1f}"),
-                ("overhead ratio (full / bare)", f"{seconds / bare_s:.2f}x"),
-                ("ratio, both incl. process start", f"{seconds / bare_whole_s:.2f}x"),
+                ("first crawl, cold sandbox, incl. process start (s)", f"{first.seconds:.1f}"),
+                ("rounds on the warm sandbox (bare, then full)", str(args.rounds)),
+                ("full crawl incl. process start, median (s)", f"{full.seconds:.1f}"),
+                ("API candidates/s", f"{full.count / full.seconds:.1f}"),
+                ("crawl child CPU incl. start-up, median (s)", f"{full.cpu_s:.2f}"),
+                (
+                    "crawl child CPU per candidate (ms)",
+                    f"{1000 * full.cpu_s / max(full.count, 1):.1f}",
+                ),
+                (
+                    "bare spider, same URLs, median (s)",
+                    f"{bare.seconds:.1f} ({bare.count} responses)",
+                ),
+                ("bare spider incl. process start, median (s)", f"{bare.whole_s:.1f}"),
+                ("bare spider CPU incl. start-up, median (s)", f"{bare.cpu_s:.2f}"),
+                ("overhead ratio (full / bare), median", f"{full.seconds / bare.seconds:.2f}x"),
+                ("ratio, both incl. process start, median", f"{full.seconds / bare.whole_s:.2f}x"),
+                (
+                    "  per round: full / bare / bare incl. start (s)",
+                    "; ".join(
+                        f"{f.seconds:.1f} / {b.seconds:.1f} / {b.whole_s:.1f}"
+                        for f, b in zip(fulls, bares, strict=True)
+                    ),
+                ),
                 ("crawl child peak RSS (MiB)", f"{rss_kib / 1024:.0f}"),
             ]
             rows += _gzip_rows(report)
@@ -297,6 +382,7 @@ def main() -> None:
                     ("gallery rendered pages", str(rendered)),
                     ("gallery pages/min", f"{rendered / minutes:.1f}"),
                 ]
+    rows.append(("load average after (1, 5, 15 min)", _load()))
     width = max(len(k) for k, _ in rows)
     print(f"{'measure'.ljust(width)}  value")
     for key, value in rows:

@@ -104,21 +104,20 @@ WRAPPED = (
     ("WARC: records (headers, copying)", "crawler.middlewares.warc:WarcFile.write_exchange"),
     ("WARC: records (headers, copying)", "crawler.middlewares.warc:WarcFile.write_rendered"),
     ("WARC: SHA-256 digests", "warcio.utils:Digester.update"),
-    ("WARC: gzip (warcio level 9)", "warcio.warcwriter:GzippingWrapper.write"),
-    ("WARC: gzip (warcio level 9)", "warcio.warcwriter:GzippingWrapper.flush"),
+    ("WARC: gzip (one member per record)", "evidence.capture.warc:gzip_member"),
     ("JSON parsing (json.loads)", "json:loads"),
     (SPIDER, "crawler.spiders.civitai:CivitaiSpider.parse_models"),
     (SPIDER, "crawler.spiders.civitai:CivitaiSpider.parse_images"),
     (SPIDER, "crawler.spiders.huggingface:HuggingFaceSpider.parse_search"),
     (SPIDER, "crawler.spiders.huggingface:HuggingFaceSpider.parse_info"),
-    (SPIDER, "crawler.spiders.lora:LoraSpider._on_prefix"),
-    (SPIDER, "crawler.spiders.lora:LoraSpider._on_header"),
-    ("content fingerprint", "crawler.state:fingerprint"),
+    (SPIDER, "crawler.spiders.lora:LoraSpider._on_first"),
+    (SPIDER, "crawler.spiders.lora:LoraSpider._on_rest"),
+    ("content fingerprint", "crawler.items:content_fingerprint"),
     ("media: decode, bomb guard, hashes", "crawler.pipelines.media:check_image"),
     ("media: store by SHA-256", "crawler.pipelines.media:store_bytes"),
     ("likeness engine: load references", "crawler.child:load_engine"),
     ("matching (likeness engine)", "crawler.pipelines.match:MatchPipeline._judge"),
-    ("database: record (ORM work)", "crawler.pipelines.record:RecordPipeline.record"),
+    ("database: record (writes built, ORM work)", "crawler.pipelines.record:RecordPipeline.record"),
     ("database: flush + commit", "sqlalchemy.orm.session:SessionTransaction.commit"),
 )
 
@@ -139,12 +138,6 @@ def install() -> list[str]:
             missing.append(target)
             continue
         setattr(owner, name, timed(stage, func))
-        if target == "crawler.state:fingerprint":
-            # modules that imported the function by name call their own reference
-            for user in ("crawler.pipelines.record",):
-                mod = importlib.import_module(user)
-                if getattr(mod, "fingerprint", None) is func:
-                    mod.fingerprint = owner.fingerprint  # type: ignore[attr-defined]
     return missing
 
 

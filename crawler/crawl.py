@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,8 @@ from typing import Any
 from crawler.exceptions import CrawlConfigError
 from crawler.launch import launch_crawl_child
 from crawler.plan import CrawlPlan
-from evidence.models import CrawlRun, RunStatus
+from evidence.kinds import RunStatus
+from evidence.queries import runs
 from evidence.store import Store
 
 
@@ -77,13 +77,40 @@ COUNTERS = (
 
 
 @dataclass(frozen=True)
+class ListedFailure:
+    """Something the crawl meant to record and could not, as the run's report lists it."""
+
+    url: str
+    status: str  # crawler.items.FailureStatus value: blocked, failed
+    reason: str
+    kind: str | None = None
+    external_id: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.url or self.external_id or '?'}: {self.reason or self.status or 'failed'}"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ListedFailure:
+        return cls(
+            url=str(data.get("url") or ""),
+            status=str(data.get("status") or ""),
+            reason=str(data.get("reason") or ""),
+            kind=data.get("kind"),
+            external_id=data.get("external_id"),
+        )
+
+
+@dataclass(frozen=True)
 class PlatformReport:
     name: str
     finish_reason: str  # Scrapy's: "finished", "shutdown", "closespider_..."
     counters: Mapping[str, int]
     warc_file: str | None
     match_note: str | None
-    failures: tuple[Mapping[str, Any], ...] = ()
+    failures: tuple[ListedFailure, ...] = ()
     # a message naming the setting to change when the platform gave nothing to crawl
     error: str | None = None
     notes: tuple[str, ...] = ()  # e.g. "mature content was not visible: no token"
@@ -102,7 +129,7 @@ class PlatformReport:
             "counters": dict(self.counters),
             "warc_file": self.warc_file,
             "match_note": self.match_note,
-            "failures": [dict(f) for f in self.failures],
+            "failures": [f.to_json() for f in self.failures],
             "error": self.error,
             "notes": list(self.notes),
             "robots": [dict(r) for r in self.robots],
@@ -118,7 +145,7 @@ class PlatformReport:
             counters={k: int(v) for k, v in data["counters"].items()},
             warc_file=data.get("warc_file"),
             match_note=data.get("match_note"),
-            failures=tuple(data.get("failures", [])),
+            failures=tuple(ListedFailure.from_json(f) for f in data.get("failures", [])),
             error=data.get("error"),
             notes=tuple(data.get("notes", [])),
             robots=tuple(data.get("robots", [])),
@@ -151,6 +178,29 @@ class CrawlReport:
     def ok(self) -> bool:
         return self.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL)
 
+    @classmethod
+    def of(
+        cls,
+        run_id: int,
+        started_at: datetime,
+        platforms: tuple[PlatformReport, ...],
+        log_file: Path,
+        error: str | None,
+    ) -> CrawlReport:
+        """A finished run's report: its status and totals follow from the platforms' reports
+        (a run that reached no platform is failed, :func:`no_answer`)."""
+        error = error or no_answer(platforms)
+        return cls(
+            run_id=run_id,
+            status=run_status(platforms, error),
+            started_at=started_at,
+            finished_at=datetime.now(UTC),
+            platforms=platforms,
+            log_file=log_file,
+            error=error,
+            totals={k: sum(p.counters.get(k, 0) for p in platforms) for k in COUNTERS},
+        )
+
     def stats(self) -> dict[str, Any]:
         return {
             "totals": dict(self.totals),
@@ -160,7 +210,7 @@ class CrawlReport:
                     **p.counters,
                     "warc_file": p.warc_file,
                     "match": p.match_note,
-                    "failures": list(p.failures),
+                    "failures": [f.to_json() for f in p.failures],
                     "error": p.error,
                     "notes": list(p.notes),
                     "robots": list(p.robots),
@@ -211,30 +261,15 @@ def open_run(
     store: Store, plan: CrawlPlan, config_path: str | None, *, pid: int | None = None
 ) -> tuple[int, datetime]:
     """Create the run's ``CrawlRun`` row (status running); its id and start time."""
-    started = datetime.now(UTC)
-    with store.session() as session:
-        row = CrawlRun(
-            started_at=started,
-            status=RunStatus.RUNNING,
-            platforms=[t.name for t in plan.targets],
-            config_path=config_path,
-            host=socket.gethostname(),
-            pid=pid,
-        )
-        session.add(row)
-        session.flush()
-        return row.id, started
+    return runs.open_run(store, [t.name for t in plan.targets], config_path, pid)
 
 
 def close_run(
     store: Store, report: CrawlReport, extra_stats: Mapping[str, Any] | None = None
 ) -> None:
     """Store the report's status, end time, stats and error on its ``CrawlRun`` row."""
-    with store.session() as session:
-        run = session.get(CrawlRun, report.run_id)
-        assert run is not None
-        run.status, run.finished_at, run.error = report.status, report.finished_at, report.error
-        run.stats = {**report.stats(), **(extra_stats or {})}
+    stats = {**report.stats(), **(extra_stats or {})}
+    runs.close_run(store, report.run_id, report.status, report.finished_at, report.error, stats)
 
 
 def run_crawl(
@@ -253,10 +288,7 @@ def run_crawl(
     plan = replace(plan, run_id=run_id)
 
     def started_child(pid: int) -> None:
-        with store.session() as session:
-            run = session.get(CrawlRun, run_id)
-            assert run is not None
-            run.pid, run.warc_path = pid, str(run_dir)
+        runs.note_crawl(store, run_id, str(run_dir), pid)
 
     outcome = launch_crawl_child(
         plan,
@@ -275,18 +307,7 @@ def run_crawl(
         error = f"crawl process wrote no report; see {log_file}"
     if error is None and platforms and all(p.error for p in platforms):
         error = "; ".join(str(p.error) for p in platforms)
-    error = error or no_answer(platforms)
-    totals = {k: sum(p.counters.get(k, 0) for p in platforms) for k in COUNTERS}
-    report = CrawlReport(
-        run_id=run_id,
-        status=run_status(platforms, error),
-        started_at=started,
-        finished_at=datetime.now(UTC),
-        platforms=platforms,
-        log_file=log_file,
-        error=error,
-        totals=totals,
-    )
+    report = CrawlReport.of(run_id, started, platforms, log_file, error)
     close_run(store, report)
     store.dispose()
     return report

@@ -22,18 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from crawler.plan import MatchOptions
-from evidence.models import (
-    Candidate,
-    CandidateKind,
-    Character,
-    Client,
-    Decision,
-    Finding,
-    FindingStatus,
-    ReferenceImage,
+from evidence.kinds import FindingStatus
+from evidence.queries.references import (
+    FlaggedModel,
+    characters,
+    current_fingerprints,
+    flagged_models,
+    save_fingerprints,
+    stored_references,
 )
 from evidence.store import Store
 from matching import (
@@ -105,71 +102,45 @@ def refresh_fingerprints(
 ) -> list[FingerprintProblem]:
     """Rebuild every missing or outdated fingerprint; problems are returned, not raised."""
     problems: list[FingerprintProblem] = []
-    with store.session() as session:
-        for row in session.scalars(select(ReferenceImage)).all():
-            stored = row.fingerprint or {}
-            if row.fingerprint_version == VERSION_TAG and stored.get("sha256") == row.sha256:
-                continue
-            if progress is not None:
-                progress(row.path)
-            try:
-                fingerprint = fingerprint_file(Path(row.path), row.character.name)
-            except OSError as exc:
-                problems.append(FingerprintProblem(row.path, f"cannot read: {exc.strerror or exc}"))
-                continue
-            except MatchingError as exc:
-                problems.append(FingerprintProblem(row.path, exc.message))
-                continue
-            if fingerprint.get("sha256") != row.sha256:
-                problems.append(FingerprintProblem(row.path, "file changed since it was added"))
-                row.fingerprint = None
-                continue
-            row.fingerprint = fingerprint
-            row.fingerprint_version = VERSION_TAG
+    updates: dict[int, tuple[Mapping[str, Any] | None, str | None]] = {}
+    for row in stored_references(store):
+        stored = row.fingerprint or {}
+        if row.version == VERSION_TAG and stored.get("sha256") == row.sha256:
+            continue
+        if progress is not None:
+            progress(row.path)
+        try:
+            fingerprint = fingerprint_file(Path(row.path), row.character)
+        except OSError as exc:
+            problems.append(FingerprintProblem(row.path, f"cannot read: {exc.strerror or exc}"))
+            continue
+        except MatchingError as exc:
+            problems.append(FingerprintProblem(row.path, exc.message))
+            continue
+        if fingerprint.get("sha256") != row.sha256:
+            problems.append(FingerprintProblem(row.path, "file changed since it was added"))
+            updates[row.id] = (None, None)
+            continue
+        updates[row.id] = (fingerprint, VERSION_TAG)
+    save_fingerprints(store, updates)
     return problems
 
 
 def engine_spec(store: Store, options: MatchOptions) -> EngineSpec:
     """What the engine for ``options`` is built from, read from the case file (refreshed)."""
     problems = [str(p) for p in refresh_fingerprints(store)]
-    query = select(Character).order_by(Character.id)
-    if options.client:
-        query = query.join(Client, Character.client_id == Client.id).where(
-            Client.name == options.client
+    rows = characters(store, options.client)
+    ids = {c.id: c.name for c in rows}
+    profiles = tuple(
+        CharacterProfile(
+            name=c.name,
+            aliases={k: tuple(v) for k, v in c.aliases.items()},
+            allowlisted_creators=tuple(options.allowlists.get(c.name, ())),
         )
-    with store.session() as session:
-        characters = list(session.scalars(query))
-        ids = {c.id: c.name for c in characters}
-        profiles = tuple(
-            CharacterProfile(
-                name=c.name,
-                aliases={k: tuple(v) for k, v in (c.aliases or {}).items()},
-                allowlisted_creators=tuple(options.allowlists.get(c.name, ())),
-            )
-            for c in characters
-        )
-        fingerprints = tuple(
-            dict(r.fingerprint)
-            for r in session.scalars(
-                select(ReferenceImage)
-                .where(ReferenceImage.character_id.in_(ids))
-                .where(ReferenceImage.fingerprint_version == VERSION_TAG)
-                .order_by(ReferenceImage.id)
-            )
-            if r.fingerprint
-        )
-        known = tuple(
-            _known_lora(finding, candidate, ids[finding.character_id])
-            for finding, candidate in session.execute(
-                select(Finding, Candidate)
-                .join(Candidate, Finding.candidate_id == Candidate.id)
-                .where(Finding.character_id.in_(ids))
-                .where(Candidate.kind == CandidateKind.MODEL)
-                .where(Finding.decision == Decision.FLAG)
-                .where(Finding.status != FindingStatus.DISMISSED)
-                .order_by(Finding.id)
-            )
-        )
+        for c in rows
+    )
+    fingerprints = tuple(current_fingerprints(store, list(ids), VERSION_TAG))
+    known = tuple(_known_lora(model) for model in flagged_models(store, ids))
     thresholds = Thresholds(
         flag=options.flag, review=options.review, provenance_alone=options.provenance_alone
     )
@@ -185,12 +156,12 @@ def engine_spec(store: Store, options: MatchOptions) -> EngineSpec:
     )
 
 
-def _known_lora(finding: Finding, candidate: Candidate, character: str) -> KnownLora:
+def _known_lora(model: FlaggedModel) -> KnownLora:
     """A flagged model candidate as the engine links images to it."""
-    crawl = (candidate.raw or {}).get("crawl") or {}
+    crawl = model.crawl
     files = [f for f in crawl.get("files") or [] if isinstance(f, Mapping)]
     hashes: list[str] = []
-    names = [candidate.title] if candidate.title else []
+    names = [model.title] if model.title else []
     for f in files:
         if isinstance(f.get("sha256"), str):
             hashes.append(f["sha256"].lower())
@@ -204,17 +175,17 @@ def _known_lora(finding: Finding, candidate: Candidate, character: str) -> Known
         if isinstance(output, str):
             names.append(output)
     versions = [int(v) for v in crawl.get("version_ids") or [] if str(v).isdigit()]
-    status = "" if finding.status is FindingStatus.NEW else f", {finding.status.value}"
+    status = "" if model.status is FindingStatus.NEW else f", {model.status.value}"
     return KnownLora(
-        character=character,
-        label=f"{candidate.kind.value} {candidate.external_id} '{candidate.title}'"
-        if candidate.title
-        else f"{candidate.kind.value} {candidate.external_id}",
+        character=model.character,
+        label=f"{model.kind.value} {model.external_id} '{model.title}'"
+        if model.title
+        else f"{model.kind.value} {model.external_id}",
         names=tuple(dict.fromkeys(names)),
         hashes=tuple(dict.fromkeys(hashes)),
         model_version_ids=tuple(versions),
         trigger_words=tuple(str(w) for w in crawl.get("trigger_words") or []),
-        finding=f"finding {finding.id}, score {finding.score:.2f}{status}",
+        finding=f"finding {model.finding_id}, score {model.score:.2f}{status}",
     )
 
 

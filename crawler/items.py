@@ -4,6 +4,13 @@ Values are frozen dataclasses; a pipeline that learns something (content digest,
 verdicts) returns a copy made with :func:`dataclasses.replace`. Scrapy accepts dataclass
 instances as items (itemadapter).
 
+A candidate's content fingerprint (:func:`content_fingerprint`) is computed once, the first time
+``item.fingerprint`` is read (by the spider's incremental check, dedupe or record; never for a
+duplicate the spider drops), and travels with the item (``dataclasses.replace`` copies it).
+The pipelines change only the fields below "Filled by the pipelines", which the fingerprint
+does not cover; a spider that adds content to an item it already made (a model card's trigger
+words) uses :func:`with_content`, which has it computed again.
+
 Two content items, :class:`ImageCandidate` and :class:`ModelCandidate`, share
 :class:`CandidateFields`. A response that could not become content (bot challenge, login wall,
 broken data, exhausted retries) becomes a :class:`CrawlFailure`, which the record pipeline
@@ -12,14 +19,17 @@ stores as a reasoned failure and never as a candidate.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from evidence.models import CandidateKind
-from matching import DecodedImage
+from evidence.kinds import CandidateKind
+from matching import DecodedImage, Verdict
 
 
 class Placement(enum.Enum):
@@ -120,8 +130,17 @@ class CandidateFields:
     # the media's working frame from matching.decode_image (the match pipeline judges it; it is
     # not stored: the engine's hashes are recomputed from the stored file when needed)
     decoded: DecodedImage | None = field(default=None, compare=False, repr=False)
-    verdicts: tuple[Mapping[str, Any], ...] = ()  # matching.Verdict.to_json() per character
+    verdicts: tuple[Verdict, ...] = ()  # the engine's verdict per matched character
     match_note: str | None = None  # why no verdict was computed, when none was
+    # the content fingerprint once computed; read it as ``fingerprint`` (module docstring)
+    _fingerprint: str = field(default="", compare=False, repr=False)
+
+    @property
+    def fingerprint(self) -> str:
+        """The content fingerprint, computed on first use and kept (copies carry it)."""
+        if not self._fingerprint:
+            object.__setattr__(self, "_fingerprint", content_fingerprint(self))  # type: ignore[arg-type]
+        return self._fingerprint
 
 
 @dataclass(frozen=True)
@@ -148,6 +167,42 @@ class ModelCandidate(CandidateFields):
 
 
 Candidate = ImageCandidate | ModelCandidate
+C = TypeVar("C", ImageCandidate, ModelCandidate)
+
+
+def content_fingerprint(item: Candidate) -> str:
+    """SHA-256 of what the platform says about the item (titles, tags, trigger words, media,
+    files, licence and takedown state), not of counters such as downloads or likes, which
+    change on every visit."""
+    doc: dict[str, object] = {
+        "title": item.title,
+        "description": item.description,
+        "tags": sorted(item.tags),
+        "creator": item.creator,
+        "media": list(item.media_urls),
+        "licence": [
+            item.licence.licence,
+            item.licence.allow_no_credit,
+            list(item.licence.allow_commercial_use),
+            item.licence.allow_derivatives,
+            item.licence.allow_different_licence,
+            item.licence.mode,
+        ],
+    }
+    if isinstance(item, ModelCandidate):
+        doc["trigger"] = list(item.trigger_words)
+        doc["versions"] = list(item.version_ids)
+        doc["files"] = sorted(f.sha256 or f.name for f in item.files)
+    else:
+        doc["prompt"] = item.prompt
+    text = json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def with_content(item: C, **changes: Any) -> C:
+    """``item`` with content fields changed, and its fingerprint computed again."""
+    return dataclasses.replace(item, _fingerprint="", **changes)
+
 
 __all__ = [
     "Candidate",
@@ -163,6 +218,8 @@ __all__ = [
     "ModelFile",
     "Placement",
     "SafetensorsHeader",
+    "content_fingerprint",
+    "with_content",
 ]
 
 

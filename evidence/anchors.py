@@ -113,17 +113,3 @@ def anchor_finding(
             )
             return AnchorResult(finding_id, entry)
     raise TimestampError(f"finding:{finding_id}: custody kept changing; anchor not recorded")
-
-
-def anchor_findings(
-    store: Store,
-    finding_ids: Sequence[int],
-    stampers: Sequence[Timestamper],
-    *,
-    actor: str,
-    purpose: str,
-) -> list[AnchorResult]:
-    """Anchor every given finding whose chain grew since its last anchor (run end)."""
-    return [
-        anchor_finding(store, fid, stampers, actor=actor, purpose=purpose) for fid in finding_ids
-    ]

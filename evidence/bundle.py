@@ -92,6 +92,7 @@ class ExportResult:
     findings: tuple[int, ...]
     files: int
     sha256: str
+    reports: tuple[str, ...] = ()  # the court reports copied out (``reports_to``)
 
 
 def export_bundle(
@@ -101,8 +102,13 @@ def export_bundle(
     settings: EvidenceSettings,
     *,
     report: bool = True,
+    reports_to: Path | None = None,
 ) -> ExportResult:
-    """Write a sealed, self-verifying case bundle for ``finding_ids`` to ``destination``."""
+    """Write a sealed, self-verifying case bundle for ``finding_ids`` to ``destination``.
+
+    With ``reports_to``, each finding's court report (the sealed HTML and PDF in the bundle) is
+    also copied there as ``finding-<id>-report.html|.pdf``, from the staged bundle, so the
+    caller does not open the zip it was just given."""
     if not finding_ids:
         raise BundleError(f"{destination}: no finding to export")
     storage = storage_for(destination)
@@ -132,6 +138,7 @@ def export_bundle(
         subject = {"bundle": name, "findings": list(finding_ids), "operator": settings.operator,
                    "bundle_format": BUNDLE_FORMAT}  # fmt: skip
         record = seal_with(root, sealing, subject)
+        reports = _copy_reports(root, finding_ids, reports_to) if report and reports_to else ()
         zip_path = Path(tmp) / name
         files = _zip(root, zip_path)
         digest = _sha256(zip_path)
@@ -144,7 +151,21 @@ def export_bundle(
                 details={"bundle": name, "uri": uri, "sha256": digest, "files": files,
                          "manifest_sha256": record.manifest_sha256},
             )  # fmt: skip
-    return ExportResult(uri, record.manifest_sha256, tuple(finding_ids), files, digest)
+    return ExportResult(uri, record.manifest_sha256, tuple(finding_ids), files, digest, reports)
+
+
+def _copy_reports(root: Path, finding_ids: Sequence[int], target: Path) -> tuple[str, ...]:
+    """Each finding's sealed court report, copied from the staged bundle into ``target``."""
+    target.mkdir(parents=True, exist_ok=True)
+    copied: list[str] = []
+    for finding_id in finding_ids:
+        for suffix in (".pdf", ".html"):
+            source = root / "findings" / str(finding_id) / f"report{suffix}"
+            if source.is_file():
+                out = target / f"finding-{finding_id}-report{suffix}"
+                shutil.copyfile(source, out)
+                copied.append(str(out))
+    return tuple(copied)
 
 
 def _check_exportable(store: Store, finding_ids: Sequence[int]) -> None:

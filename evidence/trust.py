@@ -22,7 +22,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from evidence.exceptions import VerificationError
-from evidence.signing import fingerprint
 
 DEFAULT_TOLERANCE_S = 600.0
 
@@ -70,11 +69,6 @@ def normalise_fingerprint(value: str | None) -> str | None:
             f"key fingerprint {value!r}: expected 64 hex digits (SHA-256 of the raw Ed25519 key)"
         )
     return bare
-
-
-def public_key_fingerprint(path: Path) -> str:
-    """Fingerprint of a public-key PEM file (what ``keys init`` prints)."""
-    return fingerprint(path.read_bytes())
 
 
 def within(moment: datetime, tsa_time: datetime, accuracy_s: float, tolerance_s: float) -> bool:

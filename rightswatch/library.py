@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from crawler.engine_builder import VERSION_TAG, fingerprint_file
-from evidence.models import Character, Client, Platform, ReferenceImage
+from evidence.queries.references import (
+    NewReference,
+    add_reference,
+    mirror_client,
+    mirror_platforms,
+)
 from evidence.store import Store
 from matching import DecompressionBombError, MatchingError, NotAnImageError
 from rightswatch.config import WatchConfig
@@ -84,32 +86,6 @@ def inspect_image(path: Path, character: str) -> ImageFacts:
     return ImageFacts(path, fingerprint["sha256"], len(data), width, height, fingerprint)
 
 
-def ensure_client(session: Session, name: str, matter: str = "") -> Client:
-    client = session.scalar(select(Client).where(Client.name == name))
-    if client is None:
-        client = Client(name=name, matter=matter)
-        session.add(client)
-        session.flush()
-    elif matter and client.matter != matter:
-        client.matter = matter
-    return client
-
-
-def ensure_character(
-    session: Session, client: Client, name: str, aliases: dict[str, list[str]] | None = None
-) -> Character:
-    character = session.scalar(
-        select(Character).where(Character.client_id == client.id, Character.name == name)
-    )
-    if character is None:
-        character = Character(client_id=client.id, name=name, aliases=aliases or {})
-        session.add(character)
-        session.flush()
-    elif aliases is not None and character.aliases != aliases:
-        character.aliases = aliases
-    return character
-
-
 def add_references(
     store: Store,
     character: str,
@@ -129,30 +105,18 @@ def add_references(
         except LibraryError as exc:
             result.errors.append(exc)
             continue
-        with store.session() as session:
-            owner = ensure_client(session, client)
-            char = ensure_character(session, owner, character)
-            exists = session.scalar(
-                select(ReferenceImage.id).where(
-                    ReferenceImage.character_id == char.id, ReferenceImage.sha256 == facts.sha256
-                )
-            )
-            if exists is not None:
-                result.duplicates.append(path)
-                continue
-            session.add(
-                ReferenceImage(
-                    character_id=char.id,
-                    path=str(path.resolve()),
-                    sha256=facts.sha256,
-                    size_bytes=facts.size_bytes,
-                    width=facts.width,
-                    height=facts.height,
-                    hashes={},
-                    fingerprint=facts.fingerprint,
-                    fingerprint_version=VERSION_TAG,
-                )
-            )
+        image = NewReference(
+            path=str(path.resolve()),
+            sha256=facts.sha256,
+            size_bytes=facts.size_bytes,
+            width=facts.width,
+            height=facts.height,
+            fingerprint=facts.fingerprint,
+            version=VERSION_TAG,
+        )
+        if not add_reference(store, client, character, image):
+            result.duplicates.append(path)
+            continue
         result.added.append(path)
     return result
 
@@ -166,11 +130,8 @@ class SyncResult:
 
 def mirror_characters(store: Store, config: WatchConfig) -> int:
     """Mirror the config's client and characters (names, aliases) into the case file."""
-    with store.session() as session:
-        client = ensure_client(session, config.client.name, config.client.matter)
-        for char in config.characters:
-            ensure_character(session, client, char.name, dict(char.aliases))
-    return len(config.characters)
+    characters = [(c.name, dict(c.aliases)) for c in config.characters]
+    return mirror_client(store, config.client.name, config.client.matter, characters)
 
 
 def sync_config(
@@ -178,14 +139,7 @@ def sync_config(
 ) -> SyncResult:
     """Mirror the config's client, characters and platforms and take in its reference folders."""
     result = SyncResult(characters=mirror_characters(store, config))
-    with store.session() as session:
-        for plat in config.platforms:
-            row = session.scalar(select(Platform).where(Platform.name == plat.name))
-            if row is None:
-                session.add(Platform(name=plat.name, kind=plat.kind, base_url=plat.url))
-            else:
-                row.kind, row.base_url = plat.kind, plat.url
-            result.platforms += 1
+    result.platforms = mirror_platforms(store, [(p.name, p.kind, p.url) for p in config.platforms])
     for char in config.characters:
         folders = [config.resolve(p) for p in char.references]
         missing = [p for p in folders if not p.exists()]

@@ -18,7 +18,6 @@ interval).
 from __future__ import annotations
 
 import logging
-import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -129,11 +128,7 @@ def run_monitoring(
         for platform in report.platforms:
             if platform.error:
                 failures.append(f"{platform.name}: {platform.error}")
-            failures += [
-                f"{platform.name}: {f.get('url') or f.get('external_id') or '?'}: "
-                f"{f.get('reason') or f.get('status') or 'failed'}"
-                for f in platform.failures
-            ]
+            failures += [f"{platform.name}: {f}" for f in platform.failures]
         new = finding_rows(store, run_id=report.run_id)
         interrupted = scheduler.stop_requested() or lease.lost.is_set()
         ids: list[int] = []
@@ -196,7 +191,9 @@ def _export_top(
     bundle = settings.folder / "bundles" / f"finding-{finding_id}.zip"
     say(f"exporting the top finding ({finding_id}, score {score:.2f}) to {bundle}")
     try:
-        exported = export_bundle(store, [finding_id], str(bundle), settings)
+        exported = export_bundle(
+            store, [finding_id], str(bundle), settings, reports_to=bundle.parent
+        )
     except EvidenceError as exc:
         failures.append(f"export of finding {finding_id}: {exc}")
         return TopFinding(finding_id=finding_id, score=score, capture=top.capture_dir)
@@ -206,21 +203,8 @@ def _export_top(
         capture=top.capture_dir,
         bundle=exported.uri,
         bundle_sha256=exported.sha256,
-        reports=tuple(_extract_reports(bundle, finding_id)),
+        reports=exported.reports,
     )
-
-
-def _extract_reports(bundle: Path, finding_id: int) -> list[str]:
-    """Copy the finding's court report (HTML and PDF) out of its bundle, beside it."""
-    out: list[str] = []
-    with zipfile.ZipFile(bundle) as archive:
-        for suffix in (".pdf", ".html"):
-            member = f"findings/{finding_id}/report{suffix}"
-            if member in archive.namelist():
-                target = bundle.with_name(f"finding-{finding_id}-report{suffix}")
-                target.write_bytes(archive.read(member))
-                out.append(str(target))
-    return out
 
 
 # Scheduled entry points (named by textual reference in the job store) -------------------------

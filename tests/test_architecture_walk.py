@@ -36,5 +36,5 @@ def test_every_step_of_the_walk_exists() -> None:
 
 
 def test_the_checker_notices_a_missing_name() -> None:
-    assert _resolves("crawler/state", "fingerprint")
-    assert not _resolves("crawler/state", "no_such_function")
+    assert _resolves("crawler/items", "content_fingerprint")
+    assert not _resolves("crawler/items", "no_such_function")

@@ -15,23 +15,12 @@ OUTSIDE = ("rightswatch", "crawler", "matching", "scheduler.py")
 
 REVIEW_APP = "the review web app is being hardened and moved onto the finding lifecycle; its "
 REVIEW_APP += "queries move to evidence/ once that lands"
-ENGINE = "the likeness engine's loading and the reference library are being rebuilt (one engine "
-ENGINE += "builder); their reads move to evidence/ once that lands"
-CRAWL_RUN = "the crawl-child launcher and the run row are being rewritten; open/close of a run's "
-CRAWL_RUN += "row moves to evidence/ once that lands"
 
 LEFT: dict[str, str] = {
     "rightswatch/review/queries.py": REVIEW_APP,
     "rightswatch/review/decisions.py": REVIEW_APP,
     "rightswatch/review/pages/common.py": REVIEW_APP,
     "rightswatch/review/pages/finding.py": REVIEW_APP,
-    "crawler/pipelines/record.py": "the record pipeline's placement field is being fixed; its "
-    "writes (batched per transaction) move to evidence/ after that",
-    "crawler/engine_builder.py": ENGINE,
-    "rightswatch/library.py": ENGINE,
-    "rightswatch/commands/references.py": ENGINE,
-    "crawler/crawl.py": CRAWL_RUN,
-    "rightswatch/distributed/coordinator.py": CRAWL_RUN,
     "rightswatch/recheck.py": "marking a finding persisting goes through the finding lifecycle "
     "(evidence/lifecycle.py:change_status), which takes the caller's session",
     "rightswatch/commands/findings.py": "confirm/dismiss go through evidence/lifecycle.py:"

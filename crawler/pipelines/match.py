@@ -29,10 +29,11 @@ from matching import (
     CandidateEvidence,
     MatchingError,
     Subject,
+    Verdict,
     parse_civitai_meta,
 )
 
-Judged = tuple[tuple[dict[str, Any], ...], str | None]  # verdicts as JSON, or why none
+Judged = tuple[tuple[Verdict, ...], str | None]  # the verdicts, or why there are none
 
 
 def evidence_key(item: Candidate) -> str:
@@ -98,7 +99,7 @@ class MatchPipeline:
             verdicts = engine.judge(build_evidence(item))
         except MatchingError as exc:
             return (), f"not judged: {exc}"
-        return tuple(v.to_json() for v in verdicts if v.character is not None), None
+        return tuple(v for v in verdicts if v.character is not None), None
 
     async def process_item(self, item: Any) -> Any:
         if isinstance(item, CrawlFailure) or item.unchanged:

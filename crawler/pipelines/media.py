@@ -7,8 +7,9 @@ declared dimensions are checked against ``RW_MEDIA_MAX_PIXELS`` and the decode's
 its ~100 MB budget before any pixel is decoded (decompression-bomb guard), a damaged file fails
 here, and the decoded working frame (with the generation provenance its text chunks carry)
 travels on the item to the match pipeline, which does not decode again. Accepted bytes are
-written to ``<output>/media/<sha256>`` (hashed while written, named by digest). A refused or
-failed download keeps the candidate (its metadata is content) with ``media_error`` saying why.
+written to ``<output>/media/<sha256>`` (named by digest; bytes already kept are not written
+again), off the reactor thread with the decode. A refused or failed download keeps the
+candidate (its metadata is content) with ``media_error`` saying why.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import threading
 from pathlib import Path
 from typing import Any, Self
 
@@ -52,18 +54,15 @@ def check_image(url: str, data: bytes, max_pixels: int) -> DecodedImage:
 
 
 def store_bytes(folder: Path, data: bytes) -> tuple[str, Path]:
-    """Write ``data`` under its SHA-256 name (atomic rename); return digest and path."""
-    folder.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    tmp = folder / f".incoming-{id(data)}"
-    with tmp.open("wb") as fh:
-        for start in range(0, len(data), 1 << 20):
-            chunk = data[start : start + (1 << 20)]
-            digest.update(chunk)
-            fh.write(chunk)
-    sha = digest.hexdigest()
+    """Keep ``data`` under its SHA-256 name in ``folder`` (an existing folder); return digest
+    and path. The name is the digest of the bytes in hand, so a file already there holds them
+    (written whole, by rename) and is not written again."""
+    sha = hashlib.sha256(data).hexdigest()
     final = folder / sha
-    tmp.replace(final)
+    if not final.exists():
+        tmp = folder / f".incoming-{sha}-{threading.get_ident()}"
+        tmp.write_bytes(data)
+        tmp.replace(final)
     return sha, final
 
 
@@ -80,33 +79,40 @@ class MediaPipeline:
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
 
+    def open_spider(self) -> None:
+        if self.folder is not None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+
     async def process_item(self, item: Any) -> Any:
         if isinstance(item, CrawlFailure) or item.unchanged or not item.media_urls:
             return item
         url = item.media_urls[0]
         try:
-            data, decoded = await self._fetch_checked(url)
+            decoded, sha, path = await self._fetch_checked(url)
         except MediaError as exc:
             return self._failed(item, exc.reason)
-        if self.folder is None:
-            sha, path = hashlib.sha256(data).hexdigest(), None
-        else:
-            sha, stored = store_bytes(self.folder, data)
-            path = str(stored)
         return dataclasses.replace(item, media_sha256=sha, media_path=path, decoded=decoded)
 
-    async def _fetch_checked(self, url: str) -> tuple[bytes, DecodedImage]:
-        """Fetch and check; a cut transfer looks like a damaged image, so fetch it again."""
+    async def _fetch_checked(self, url: str) -> tuple[DecodedImage, str, str | None]:
+        """Fetch, check and keep; a cut transfer looks like a damaged image, so fetch again."""
         attempt = 0
         while True:
             data = await self._fetch(url)
             try:
-                # decoding runs off the reactor thread, so downloads go on
-                return data, await asyncio.to_thread(check_image, url, data, self.max_pixels)
+                # decoding and writing run off the reactor thread, so downloads go on
+                return await asyncio.to_thread(self._check_and_keep, url, data)
             except MediaError as exc:
                 if not exc.reason.startswith("damaged image") or attempt >= DAMAGE_RETRIES:
                     raise
                 attempt += 1
+
+    def _check_and_keep(self, url: str, data: bytes) -> tuple[DecodedImage, str, str | None]:
+        """The decoded frame, the bytes' SHA-256 and where they are kept (accepted bytes only)."""
+        decoded = check_image(url, data, self.max_pixels)
+        if self.folder is None:
+            return decoded, hashlib.sha256(data).hexdigest(), None
+        sha, path = store_bytes(self.folder, data)
+        return decoded, sha, str(path)
 
     async def _fetch(self, url: str) -> bytes:
         engine = self.crawler.engine

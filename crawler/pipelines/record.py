@@ -1,48 +1,47 @@
-"""Record: one transaction per item into the case file.
+"""Record: the items into the case file, in batches, one transaction per batch.
 
-- A new candidate is inserted (first and last seen = fetch time), with its media digest,
-  perceptual hashes, licence flags, the platform's raw JSON, what the crawl parsed
-  (``raw["crawl"]``), its content fingerprint, and the WARC file and record it came from.
-- A known candidate whose fingerprint is unchanged only gets ``last_seen`` moved.
-- A changed candidate is updated in place (first seen kept).
-- Verdicts other than "ignore" become or update Findings (candidate x character); a person's
-  status on an existing finding is never touched.
-- A :class:`CrawlFailure` never becomes content: with an id it is stored as a candidate in
-  state blocked/failed with its reason (unless content is already stored for that id); every
-  failure is also listed in the run's stats with its URL and reason.
+Each item becomes a typed write (:func:`candidate_write`, :func:`failure_write`): a candidate
+with its media digest, licence flags, the platform's raw JSON, what the crawl parsed
+(``raw["crawl"]``), its content fingerprint, the WARC record it came from and its findings; a
+:class:`CrawlFailure` with an id as a blocked/failed row (every failure is also listed in the
+run's stats with its URL and reason). :class:`evidence.queries.crawled.CrawlRecorder` stores
+them (what is inserted, updated or only touched, and how concurrent writers take turns, is
+described there).
 
-Several crawls may write to one case file at once (distributed shards on PostgreSQL): a known
-candidate is read with ``SELECT ... FOR UPDATE``, so writers of the same item take turns, and a
-transaction that loses the race to insert the same platform, candidate or finding (a unique
-key violation) is run again, then finds the row the other writer committed.
+Batches form from the data, not from a clock: items that arrive while a batch is being written
+wait for the next one, so a quiet crawl writes one item per transaction and a busy one many.
+All writes happen in the pipeline's one database thread, in arrival order. A batch that fails
+for another reason than an insert race is written again one item per transaction, so only the
+item at fault fails.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 
 from scrapy.crawler import Crawler
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
+from crawler.crawl import ListedFailure
 from crawler.items import Candidate, CrawlFailure, FailureStatus, ImageCandidate, ModelCandidate
 from crawler.middlewares.warc import warc_path
-from crawler.state import fingerprint
-from evidence.dissemination import HISTORY_KEY, history, observe
-from evidence.models import Candidate as CandidateRow
-from evidence.models import CandidateState, Character, Decision, Finding, Platform
+from evidence.kinds import CandidateState
 from evidence.placement import CRAWL_KEY, DISCOVERY_KEY, ItemPlacement
+from evidence.queries.crawled import (
+    CandidateWrite,
+    CrawlRecorder,
+    FailureWrite,
+    FindingWrite,
+    Recorded,
+    Write,
+)
 from evidence.store import Store
 
 MAX_LISTED_FAILURES = 1000
-RACE_ATTEMPTS = 3  # a transaction that lost an insert race to another writer is run again
-T = TypeVar("T")
+MAX_BATCH = 500  # items per transaction at most (one IN list of their ids)
 
 
 def crawl_facts(item: Candidate) -> dict[str, Any]:
@@ -63,7 +62,7 @@ def crawl_facts(item: Candidate) -> dict[str, Any]:
         "media_error": item.media_error,
         "media_path": item.media_path,
         "match_note": item.match_note,
-        "verdicts": [dict(v) for v in item.verdicts],
+        "verdicts": [v.to_json() for v in item.verdicts],
     }
     if isinstance(item, ModelCandidate):
         facts.update(
@@ -87,59 +86,87 @@ def crawl_facts(item: Candidate) -> dict[str, Any]:
     return facts
 
 
+def candidate_write(item: Candidate) -> CandidateWrite:
+    """The case file's write for a candidate (its verdicts other than "ignore" as findings)."""
+    taken_down = item.licence.mode in ("TakenDown", "disabled")
+    return CandidateWrite(
+        kind=item.kind,
+        external_id=item.external_id,
+        fetched_at=item.fetched_at,
+        fingerprint=item.fingerprint,
+        unchanged=item.unchanged,
+        counts=item.stats,
+        state=CandidateState.TAKEN_DOWN if taken_down else CandidateState.STORED,
+        state_reason=f"platform mode {item.licence.mode}" if taken_down else None,
+        page_url=item.page_url,
+        media_url=item.media_urls[0] if item.media_urls else None,
+        title=item.title or "",
+        creator=item.creator,
+        tags=tuple(item.tags),
+        licence=asdict(item.licence),
+        raw={"platform": dict(item.raw), CRAWL_KEY: crawl_facts(item)},
+        sha256=item.media_sha256,
+        warc_record_id=item.warc_record_id,
+        findings=tuple(
+            FindingWrite(
+                character=v.character,
+                decision=v.decision,
+                score=v.score,
+                reference=v.reference,
+                reasons=tuple(r.to_json() for r in v.reasons),
+            )
+            for v in item.verdicts
+            if v.character is not None
+        ),
+    )
+
+
+def failure_write(item: CrawlFailure) -> FailureWrite | None:
+    """The blocked/failed row for a failure with an id (None without one)."""
+    if item.kind is None or item.external_id is None:
+        return None
+    blocked = item.status is FailureStatus.BLOCKED
+    return FailureWrite(
+        kind=item.kind,
+        external_id=item.external_id,
+        state=CandidateState.BLOCKED if blocked else CandidateState.FAILED,
+        reason=item.reason,
+        page_url=item.url,
+        at=datetime.now(UTC),
+        warc_record_id=item.warc_record_id,
+    )
+
+
 class RecordPipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.platform_id: int | None = None
-        self.characters: dict[str, int] = {}
-        self.failures: list[dict[str, Any]] = []
+        self.recorder: CrawlRecorder | None = None
+        self.failures: list[ListedFailure] = []
         # One thread owns every write: the reactor keeps downloading while a commit waits.
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="record")
+        self.waiting: list[tuple[Any, asyncio.Future[None]]] = []
+        self.drain: asyncio.Future[None] | None = None  # the batch loop, while it runs
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
 
-    @property
-    def store(self) -> Store:
-        store: Store | None = getattr(self.crawler.spider, "store", None)
-        if store is None:
-            raise RuntimeError("the spider was started without a store")
-        return store
-
-    @property
-    def run_id(self) -> int | None:
-        value = self.crawler.settings.get("RW_RUN_ID")
-        return int(value) if value not in (None, "", "adhoc") else None
-
-    def _write(self, work: Callable[[Session], T]) -> T:
-        """``work`` in one transaction, again when a concurrent writer inserted a key first."""
-        for attempt in range(1, RACE_ATTEMPTS + 1):
-            try:
-                with self.store.session() as session:
-                    return work(session)
-            except IntegrityError:
-                if attempt == RACE_ATTEMPTS:
-                    raise
-        raise AssertionError("unreachable")
-
     def open_spider(self) -> None:
         spider = self.crawler.spider
         target = spider.target  # type: ignore[union-attr]
-
-        def platform(session: Session) -> None:
-            row = session.scalar(select(Platform).where(Platform.name == target.name))
-            if row is None:
-                row = Platform(name=target.name, kind=target.kind, base_url=target.base)
-                session.add(row)
-                session.flush()
-            self.platform_id = row.id
-            self.characters = {c.name: c.id for c in session.scalars(select(Character))}
-
-        self._write(platform)
-        directory = self.crawler.settings.get("RW_WARC_DIR")
-        run = str(self.crawler.settings.get("RW_RUN_ID") or "adhoc")
-        self.warc_file = str(warc_path(directory, run, spider.name)) if directory else None  # type: ignore[union-attr]
+        store: Store | None = getattr(spider, "store", None)
+        if store is None:
+            raise RuntimeError("the spider was started without a store")
+        settings = self.crawler.settings
+        value = settings.get("RW_RUN_ID")
+        run_id = int(value) if value not in (None, "", "adhoc") else None
+        directory = settings.get("RW_WARC_DIR")
+        run = str(value or "adhoc")
+        warc_file = str(warc_path(directory, run, spider.name)) if directory else None  # type: ignore[union-attr]
+        self.recorder = CrawlRecorder(
+            store, (target.name, target.kind, target.base), run_id, warc_file
+        )
+        self.recorder.open()
 
     def close_spider(self) -> None:
         self.writer.shutdown(wait=True)
@@ -148,148 +175,85 @@ class RecordPipeline:
         stats.set_value("rightswatch/failure_list", self.failures[:MAX_LISTED_FAILURES])
 
     async def process_item(self, item: Any) -> Any:
-        """Record in the pipeline's one database thread (one transaction per item, in order)."""
+        """Queue ``item`` for the next batch and wait until its batch is committed."""
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self.writer, self.record, item)
+        done: asyncio.Future[None] = loop.create_future()
+        self.waiting.append((item, done))
+        if self.drain is None:
+            self.drain = asyncio.ensure_future(self._drain())
+        await done
         return item
 
-    def record(self, item: Any) -> None:
-        """Record one item in the calling thread (Scrapy goes through :meth:`process_item`)."""
+    async def _drain(self) -> None:
+        """Write what waits, batch after batch, until nothing waits."""
+        loop = asyncio.get_running_loop()
+        try:
+            while self.waiting:
+                batch, self.waiting = self.waiting[:MAX_BATCH], self.waiting[MAX_BATCH:]
+                items = [item for item, _ in batch]
+                try:
+                    errors = await loop.run_in_executor(self.writer, self.record, items)
+                except BaseException as exc:  # cancelled or shut down: no item waits forever
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(exc)
+                    raise
+                for (_, done), error in zip(batch, errors, strict=True):
+                    if error is None:
+                        done.set_result(None)
+                    else:
+                        done.set_exception(error)
+        finally:
+            self.drain = None
+
+    def record(self, items: list[Any]) -> list[Exception | None]:
+        """Record ``items`` in the calling thread, in one transaction; per item, its error.
+
+        Scrapy goes through :meth:`process_item`. When the batch fails, each item is written
+        again in a transaction of its own, so that only the item at fault fails."""
+        # Not swallowed: each error is raised again in its own item's process_item, where
+        # Scrapy reports it as it did for one item per transaction.
+        try:
+            self._record(items)
+            return [None] * len(items)
+        except Exception as exc:  # noqa: BLE001
+            if len(items) == 1:
+                return [exc]
+        errors: list[Exception | None] = []
+        for item in items:
+            try:
+                self._record([item])
+                errors.append(None)
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+        return errors
+
+    def _record(self, items: list[Any]) -> None:
+        assert self.recorder is not None, "open_spider first"
+        writes: list[Write] = []
+        for item in items:
+            write = failure_write(item) if isinstance(item, CrawlFailure) else candidate_write(item)
+            if write is not None:
+                writes.append(write)
+        recorded = self.recorder.write(writes)
+        # counted once the batch is committed (a batch run again is not counted twice)
         stats = self.crawler.stats
         assert stats is not None
-        if isinstance(item, CrawlFailure):
-            self._failure(item)
-            return
-        if item.media_error:
-            self._list(item.media_urls[0], FailureStatus.FAILED, f"media: {item.media_error}", item)
-        outcome = self._write(lambda session: self._candidate(session, item))
-        stats.inc_value(f"rightswatch/candidates_{outcome}")
+        for item in items:
+            if isinstance(item, CrawlFailure):
+                self._list(item.url, item.status, item.reason, item)
+            elif item.media_error:
+                self._list(
+                    item.media_urls[0], FailureStatus.FAILED, f"media: {item.media_error}", item
+                )
+        for outcome in recorded:
+            if isinstance(outcome, Recorded):
+                stats.inc_value(f"rightswatch/candidates_{outcome.outcome.value}")
+                if outcome.findings_new:
+                    stats.inc_value("rightswatch/findings_new", outcome.findings_new)
 
     def _list(
         self, url: str, status: FailureStatus, reason: str, item: Candidate | CrawlFailure
     ) -> None:
-        self.failures.append(
-            {
-                "url": url,
-                "status": status.value,
-                "reason": reason,
-                "kind": item.kind.value if item.kind else None,
-                "external_id": item.external_id,
-            }
-        )
-
-    def _failure(self, item: CrawlFailure) -> None:
-        self._list(item.url, item.status, item.reason, item)
-        if item.kind is None or item.external_id is None:
-            return
-        state = (
-            CandidateState.BLOCKED
-            if item.status is FailureStatus.BLOCKED
-            else CandidateState.FAILED
-        )
-        now = datetime.now(UTC)
-
-        def record(session: Session) -> None:
-            assert item.kind is not None and item.external_id is not None
-            row = self._find(session, item.kind.value, item.external_id)
-            if row is None:
-                session.add(
-                    CandidateRow(
-                        platform_id=self.platform_id,
-                        kind=item.kind,
-                        external_id=item.external_id,
-                        state=state,
-                        state_reason=item.reason,
-                        page_url=item.url,
-                        first_seen=now,
-                        last_seen=now,
-                        warc_file=self.warc_file if item.warc_record_id else None,
-                        warc_record_id=item.warc_record_id,
-                        run_id=self.run_id,
-                    )
-                )
-            elif row.state in (CandidateState.BLOCKED, CandidateState.FAILED):
-                row.state, row.state_reason, row.last_seen = state, item.reason, now
-
-        self._write(record)
-
-    def _find(self, session: Session, kind: str, external_id: str) -> CandidateRow | None:
-        return session.scalar(
-            select(CandidateRow)
-            .where(
-                CandidateRow.platform_id == self.platform_id,
-                CandidateRow.kind == kind,
-                CandidateRow.external_id == external_id,
-            )
-            .with_for_update()
-        )
-
-    def _candidate(self, session: Session, item: Candidate) -> str:
-        row = self._find(session, item.kind.value, item.external_id)
-        seen = observe(history(row.raw) if row is not None else None, item.stats, item.fetched_at)
-        if row is not None and item.unchanged:
-            row.last_seen = item.fetched_at
-            if seen != history(row.raw):  # counts moved: keep the observation
-                row.raw = {**row.raw, HISTORY_KEY: seen}
-            return "unchanged"
-        taken_down = item.licence.mode in ("TakenDown", "disabled")
-        fields: dict[str, Any] = {
-            "state": CandidateState.TAKEN_DOWN if taken_down else CandidateState.STORED,
-            "state_reason": f"platform mode {item.licence.mode}" if taken_down else None,
-            "page_url": item.page_url,
-            "media_url": item.media_urls[0] if item.media_urls else None,
-            "title": item.title or "",
-            "creator": item.creator,
-            "tags": list(item.tags),
-            "licence": asdict(item.licence),
-            "raw": {"platform": dict(item.raw), CRAWL_KEY: crawl_facts(item)},
-            "fingerprint": fingerprint(item),
-            "sha256": item.media_sha256,
-            "last_seen": item.fetched_at,
-            "warc_file": self.warc_file,
-            "warc_record_id": item.warc_record_id,
-        }
-        fields["raw"]["fingerprint"] = fields.pop("fingerprint")
-        fields["raw"][HISTORY_KEY] = seen
-        if row is None:
-            row = CandidateRow(
-                platform_id=self.platform_id,
-                kind=item.kind,
-                external_id=item.external_id,
-                first_seen=item.fetched_at,
-                run_id=self.run_id,
-                **fields,
-            )
-            session.add(row)
-            outcome = "new"
-        else:
-            for key, value in fields.items():
-                setattr(row, key, value)
-            outcome = "updated"
-        session.flush()
-        self._findings(session, row, item)
-        return outcome
-
-    def _findings(self, session: Session, row: CandidateRow, item: Candidate) -> None:
-        stats = self.crawler.stats
-        assert stats is not None
-        for verdict in item.verdicts:
-            decision = Decision(str(verdict["decision"]))
-            character_id = self.characters.get(str(verdict["character"]))
-            if decision is Decision.IGNORE or character_id is None:
-                continue
-            finding = session.scalar(
-                select(Finding).where(
-                    Finding.candidate_id == row.id, Finding.character_id == character_id
-                )
-            )
-            if finding is None:
-                finding = Finding(
-                    candidate_id=row.id, character_id=character_id, run_id=self.run_id
-                )
-                session.add(finding)
-                stats.inc_value("rightswatch/findings_new")
-            finding.score = float(verdict["score"])
-            finding.decision = decision
-            finding.reasons = list(verdict.get("reasons", []))
-            finding.reference = verdict.get("reference")
+        kind = item.kind.value if item.kind else None
+        self.failures.append(ListedFailure(url, status.value, reason, kind, item.external_id))

@@ -41,9 +41,10 @@ from crawler.items import CandidateKind, ModelCandidate, Placement
 from crawler.parsers.civitai import error_message, parse_images_page, parse_models_page
 from crawler.spiders.lora import LoraSpider
 from crawler.state import StopRule
+from evidence.kinds import Decision
 
 PAGE_SIZE = 100
-FLAGGED = ("flag", "review")
+FLAGGED = (Decision.FLAG, Decision.REVIEW)
 
 
 class CivitaiSpider(LoraSpider):
@@ -122,7 +123,7 @@ class CivitaiSpider(LoraSpider):
         """A flagged or queued model: list its creator's images too (bounded)."""
         if spider is not self or not isinstance(item, ModelCandidate):
             return
-        if not any(v.get("decision") in FLAGGED for v in item.verdicts):
+        if not any(v.decision in FLAGGED for v in item.verdicts):
             return
         creator = item.creator
         pages = self.target.creator_image_pages
@@ -172,16 +173,21 @@ class CivitaiSpider(LoraSpider):
         for reason in page.skipped:
             yield self.failure(response.url, reason, kind=CandidateKind.MODEL)
         stop: StopRule = response.meta["rw_stop"]
+        found: list[Any] = []
         for model in page.items:
-            stop.observe(self.seen.unchanged(model))
+            unchanged = self.seen.unchanged(model)
+            stop.observe(unchanged)
             if not self.claim(CandidateKind.MODEL, model.external_id):
                 continue
-            yield from self._version_images(model, response)  # type: ignore[arg-type]
-            if self.token and not self.seen.unchanged(model):
-                yield from self.with_headers(model)  # type: ignore[arg-type]
+            found += self._version_images(model, response)  # type: ignore[arg-type]
+            if self.token and not unchanged:
+                found += self.with_headers(model)  # type: ignore[arg-type]
             else:
-                yield model
+                found.append(model)
+        # the next page first: Scrapy schedules a callback's requests as it reaches them, and
+        # the items before it would hold the cursor chain behind their pipelines
         yield from self._follow(response, page.next_url, len(page.items))
+        yield from found
 
     def _version_images(self, model: ModelCandidate, response: Response) -> Iterator[Any]:
         pages = self.target.version_image_pages
@@ -204,8 +210,10 @@ class CivitaiSpider(LoraSpider):
         for reason in page.skipped:
             yield self.failure(response.url, reason, kind=CandidateKind.IMAGE)
         stop: StopRule = response.meta["rw_stop"]
+        found: list[Any] = []
         for image in page.items:
             stop.observe(self.seen.seen(CandidateKind.IMAGE, image.external_id))
             if self.claim(CandidateKind.IMAGE, image.external_id):
-                yield image
-        yield from self._follow(response, page.next_url, len(page.items))
+                found.append(image)
+        yield from self._follow(response, page.next_url, len(page.items))  # next page first
+        yield from found

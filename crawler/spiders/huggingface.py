@@ -22,7 +22,6 @@ really is newest-first (``createdAt`` never increases). ``HF_TOKEN`` is sent whe
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
@@ -32,7 +31,7 @@ import scrapy
 from scrapy.http import Response
 
 from crawler.exceptions import ParseError
-from crawler.items import CandidateKind, ModelCandidate, Placement
+from crawler.items import CandidateKind, ModelCandidate, Placement, with_content
 from crawler.parsers.huggingface import (
     EXPAND,
     card_triggers,
@@ -118,18 +117,27 @@ class HuggingFaceSpider(LoraSpider):
         entries = {e["id"]: e for e in data if isinstance(e, Mapping) and "id" in e}
         stop: StopRule = response.meta["rw_stop"]
         offset = int(response.meta.get("rw_rank_offset", 0))
+        found: list[Any] = []
         for index, repo in enumerate(repos):
             if newest_first:
                 stop.observe(self.seen.seen(CandidateKind.MODEL, repo))
             if repo in self.repos_requested or not self.budget_left:
                 continue
             self.repos_requested.add(repo)
-            yield from self._repo(response, entries.get(repo, {}), repo, index)
+            found += self._repo(response, entries.get(repo, {}), repo, index)
+        yield from self._next_page(response, stop, offset + len(repos))  # before the items
+        yield from found
+
+    def _next_page(self, response: Response, stop: StopRule, offset: int) -> Iterator[Any]:
+        """The search's next page, unless the listing ends, the stop rule or the budget say so.
+
+        Yielded before the page's items: Scrapy schedules a callback's requests as it reaches
+        them, and items ahead of it would hold the page chain behind their pipelines."""
         next_url = next_link((response.headers.get(b"Link") or b"").decode("latin-1"))
         pages_left = response.meta.get("rw_pages_left")
         more_pages = pages_left is None or pages_left > 1
         if next_url and not stop.stop and self.budget_left and more_pages:
-            meta = {**response.meta, "rw_rank_offset": offset + len(repos), "rw_json_tries": 0}
+            meta = {**response.meta, "rw_rank_offset": offset, "rw_json_tries": 0}
             if pages_left is not None:
                 meta["rw_pages_left"] = pages_left - 1
             yield response.request.replace(url=next_url, meta=meta)  # type: ignore[union-attr]
@@ -206,7 +214,7 @@ class HuggingFaceSpider(LoraSpider):
         item: ModelCandidate = response.meta["rw_item"]
         text = response.body[:CARD_MAX_BYTES].decode("utf-8", errors="replace")
         words, body = card_triggers(text)
-        item = dataclasses.replace(
+        item = with_content(
             item,
             trigger_words=tuple(dict.fromkeys((*item.trigger_words, *words))),
             description=item.description or body or None,

@@ -24,6 +24,7 @@ and the capture's alike.
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from io import BytesIO
 from typing import Any, Protocol
@@ -36,6 +37,22 @@ from warcio.warcwriter import WARCWriter
 from evidence.capture.network import Exchange
 from evidence.redact import redact_headers, redact_mapping, redact_url
 
+GZIP_LEVEL = 6
+"""zlib's default: the same size as warcio's level 9 on these records, for less CPU (measured
+in docs/performance.md, "Crawl cost by stage")."""
+PRECOMPRESSED = frozenset(
+    {
+        "image/jpeg",
+        "image/webp",
+        "image/gif",
+        "image/avif",
+        "image/heic",
+        "application/zip",
+        "application/gzip",
+        "application/x-gzip",
+        "application/zstd",
+    }
+)
 DECODED_AWAY = frozenset({"content-encoding", "transfer-encoding", "content-length"})
 TRANSFER_HEADERS = frozenset({"transfer-encoding"})
 
@@ -47,11 +64,52 @@ class Sink(Protocol):
 
 
 class SHA256WARCWriter(WARCWriter):  # type: ignore[misc]
-    """warcio writer with SHA-256 block and payload digests instead of SHA-1."""
+    """warcio's writer with SHA-256 block and payload digests instead of SHA-1, both computed in
+    one pass over the payload, and each record compressed in one call (:func:`gzip_level`).
+
+    warcio reads an in-memory payload once for its payload digest when the record is made and
+    again for the block digest when it is written, and feeds the compressor piece by piece at
+    level 9; the crawl writes two records per response, so that was most of its WARC cost
+    (docs/performance.md). The bytes written are the same WARC: one gzip member per record,
+    the same headers and the same digests, checked by ``warcio check`` in the tests.
+    """
 
     @staticmethod
     def _create_digester() -> Digester:
         return Digester("sha256")
+
+    def ensure_digest(self, record: Any, block: bool = True, payload: bool = True) -> None:
+        # The block digest (HTTP headers + payload) is taken in the pass that takes the payload
+        # digest; the write then finds both set and reads the payload only to copy it.
+        super().ensure_digest(record, block=True, payload=payload)
+
+    def __init__(self, out: Sink, *, warc_version: str) -> None:
+        # warcio's own gzip is off: each record is compressed here, whole, as one gzip member
+        super().__init__(out, gzip=False, warc_version=warc_version)
+
+    def _write_warc_record(self, out: Sink, record: Any) -> None:
+        plain = BytesIO()
+        super()._write_warc_record(plain, record)
+        out.write(gzip_member(plain.getbuffer(), gzip_level(record)))
+
+
+def gzip_member(data: bytes | memoryview, level: int) -> bytes:
+    """``data`` as one gzip member (level 0: stored, CRC-checked all the same)."""
+    deflate = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+    return deflate.compress(data) + deflate.flush()
+
+
+def gzip_level(record: Any) -> int:
+    """:data:`GZIP_LEVEL`, or 0 (stored: still a gzip member, with its CRC) for a body that is
+    compressed already (JPEG, WebP, GIF..., or sent with a ``Content-Encoding``), where deflate
+    spends the most CPU of any record (2-6 ms for a 100-250 KB photo) and saves 0-3 %. PNG is
+    deflated again: screenshots and drawings still shrink by 15-30 %."""
+    http = record.http_headers
+    if http is not None and (http.get_header("Content-Encoding") or "identity") != "identity":
+        return 0
+    kind = (http.get_header("Content-Type") if http is not None else None) or record.content_type
+    kind = (kind or "").split(";")[0].strip().lower()
+    return 0 if kind in PRECOMPRESSED or kind.startswith(("video/", "audio/")) else GZIP_LEVEL
 
 
 def archived_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -59,8 +117,9 @@ def archived_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]
     return redact_headers((name, value) for name, value in headers if not name.startswith(":"))
 
 
-def _request_line(exchange: Exchange) -> str:
-    parts = urlsplit(redact_url(exchange.url))
+def _request_line(exchange: Exchange, url: str) -> str:
+    """The request line of ``exchange`` for its (redacted) ``url``."""
+    parts = urlsplit(url)
     target = parts.path or "/"
     if parts.query:
         target += f"?{parts.query}"
@@ -75,21 +134,22 @@ class WarcWriter:
     """Records into one WARC stream, opened by its ``warcinfo`` record."""
 
     def __init__(self, out: Sink, filename: str, info: Mapping[str, Any]) -> None:
-        self._writer = SHA256WARCWriter(out, gzip=True, warc_version="1.1")
+        self._writer = SHA256WARCWriter(out, warc_version="1.1")
         self._writer.write_record(self._writer.create_warcinfo_record(filename, dict(info)))
         self.records = 1
 
     def exchange(self, exchange: Exchange) -> str:
         """A request/response pair (plus metadata for a decoded body); the response's id."""
         writer = self._writer
-        response = self._response_record(exchange)
+        url = redact_url(exchange.url)  # once for both records
+        response = self._response_record(exchange, url)
         request = writer.create_warc_record(
-            redact_url(exchange.url),
+            url,
             "request",
             payload=BytesIO(exchange.post_data),
             length=len(exchange.post_data),
             http_headers=StatusAndHeaders(
-                _request_line(exchange),
+                _request_line(exchange, url),
                 archived_headers(exchange.request_headers),
                 is_http_request=True,
             ),
@@ -114,7 +174,7 @@ class WarcWriter:
             )
         return response_id
 
-    def _response_record(self, exchange: Exchange) -> Any:
+    def _response_record(self, exchange: Exchange, url: str) -> Any:
         stored = archived_headers(exchange.response_headers)
         if exchange.decoded:
             headers = [(n, v) for n, v in stored if n.lower() not in DECODED_AWAY]
@@ -131,7 +191,7 @@ class WarcWriter:
             warc_headers["WARC-Truncated"] = "unspecified"
         status = f"{exchange.status} {exchange.status_text}".strip()
         return self._writer.create_warc_record(
-            redact_url(exchange.url),
+            url,
             "response",
             payload=BytesIO(exchange.body),
             length=len(exchange.body),

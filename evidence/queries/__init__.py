@@ -6,8 +6,12 @@
 - :mod:`evidence.queries.captures`: which findings a run captures, and the top one it sealed;
 - :mod:`evidence.queries.rechecks`: findings due for a recheck, notice-to-removal times;
 - :mod:`evidence.queries.seen`: what earlier crawls stored (incremental crawling);
+- :mod:`evidence.queries.references`: what the likeness engine is built from (references and
+  their fingerprints, characters, flagged models);
+- :mod:`evidence.queries.crawled`: what a crawl writes (candidates, findings, failures), in
+  batches of one transaction;
 - :mod:`evidence.queries.slots`: the capture row holding a distributed task's slot key.
 
-The review web app (``rightswatch/review/queries.py``) and the crawler's record pipeline still
-run their own queries; they move here in a later step.
+The review web app (``rightswatch/review/queries.py``) still runs its own queries; they move
+here in a later step.
 """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +11,8 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
-from sqlalchemy import select
 
-from evidence.models import Character, Client, ReferenceImage
+from evidence.queries.references import listed_references
 from rightswatch.commands.options import (
     config_option,
     database_option,
@@ -120,28 +120,19 @@ def list_(
     rightswatch references list --json
     """
     store = open_store(database_url, open_config(config_file, required=False))
-    with store.session() as session:
-        query = (
-            select(Client.name, Character.name, ReferenceImage)
-            .join(Character, ReferenceImage.character_id == Character.id)
-            .join(Client, Character.client_id == Client.id)
-            .order_by(Character.name, ReferenceImage.path)
-        )
-        if character is not None:
-            query = query.where(Character.name == character)
-        rows = [
-            {
-                "client": client,
-                "character": char,
-                "path": ref.path,
-                "sha256": ref.sha256,
-                "size_bytes": ref.size_bytes,
-                "width": ref.width,
-                "height": ref.height,
-                **_engine_hashes(ref.fingerprint),
-            }
-            for client, char, ref in session.execute(query)
-        ]
+    rows = [
+        {
+            "client": ref.client,
+            "character": ref.character,
+            "path": ref.path,
+            "sha256": ref.sha256,
+            "size_bytes": ref.size_bytes,
+            "width": ref.width,
+            "height": ref.height,
+            **_engine_hashes(ref.fingerprint),
+        }
+        for ref in listed_references(store, character)
+    ]
     store.dispose()
     console = Console()
     if as_json:
@@ -160,7 +151,7 @@ def list_(
     console.print(f"{len(rows)} reference image{'s' if len(rows) != 1 else ''}")
 
 
-def _engine_hashes(fingerprint: dict[str, Any] | None) -> dict[str, str | None]:
+def _engine_hashes(fingerprint: Mapping[str, Any] | None) -> dict[str, str | None]:
     """The engine's PDQ and pHash of the reference as stored (upright orientation)."""
     upright = ((fingerprint or {}).get("orientations") or {}).get("original") or {}
     return {"pdq": upright.get("pdq"), "phash": upright.get("phash")}

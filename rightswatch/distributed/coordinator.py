@@ -17,25 +17,21 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from crawler.crawl import (
-    COUNTERS,
     CrawlReport,
     PlatformReport,
     Progress,
     ProgressCallback,
     close_run,
-    no_answer,
     open_run,
-    run_status,
 )
 from crawler.exceptions import CrawlConfigError
 from crawler.plan import CrawlPlan
 from evidence.capture import CaptureOutcome, CaptureResult
-from evidence.models import CrawlRun
+from evidence.queries.runs import note_crawl
 from evidence.store import Store
 from rightswatch.distributed.actors import register
 from rightswatch.distributed.broker import Connection, ResultBoard, connect
@@ -134,10 +130,7 @@ def run_distributed_crawl(
     store = Store.open(plan.database_url)
     # the coordinator's pid: the shards run in the workers' children
     run_id, started = open_run(store, plan, config_path, pid=os.getpid())
-    with store.session() as session:
-        row = session.get(CrawlRun, run_id)
-        assert row is not None
-        row.warc_path = str(plan.output_dir / f"run-{run_id}" / "shards")
+    note_crawl(store, run_id, str(plan.output_dir / f"run-{run_id}" / "shards"))
     pieces = split_plan(replace(plan, run_id=run_id))
     board = ResultBoard(conn, f"crawl-{run_id}-{uuid.uuid4().hex[:8]}")
     owners = {shard.key: shard.platform for shard, _ in pieces}
@@ -165,17 +158,8 @@ def run_distributed_crawl(
     error = None
     if missing:
         error = str(WaitTimedOut(f"crawl run {run_id}", missing, timeout_s or 0))
-    error = error or no_answer(platforms)
-    report = CrawlReport(
-        run_id=run_id,
-        status=run_status(platforms, error),
-        started_at=started,
-        finished_at=datetime.now(UTC),
-        platforms=platforms,
-        log_file=Path(plan.output_dir / f"run-{run_id}" / "shards"),
-        error=error,
-        totals={k: sum(p.counters.get(k, 0) for p in platforms) for k in COUNTERS},
-    )
+    shards = Path(plan.output_dir / f"run-{run_id}" / "shards")
+    report = CrawlReport.of(run_id, started, platforms, shards, error)
     close_run(
         store,
         report,

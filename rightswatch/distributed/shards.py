@@ -113,36 +113,20 @@ class ShardResult:
     seconds: float
 
     def to_json(self) -> dict[str, Any]:
-        p = self.platform
         return {
             "shard": self.shard,
             "worker": self.worker,
             "seconds": self.seconds,
-            "platform": {
-                "name": p.name,
-                "finish_reason": p.finish_reason,
-                "counters": dict(p.counters),
-                "warc_file": p.warc_file,
-                "match_note": p.match_note,
-                "failures": [dict(f) for f in p.failures],
-            },
+            "platform": self.platform.to_json(),  # the one schema of a platform's report
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ShardResult:
-        p = data["platform"]
         return cls(
             shard=str(data["shard"]),
             worker=str(data["worker"]),
             seconds=float(data["seconds"]),
-            platform=PlatformReport(
-                name=str(p["name"]),
-                finish_reason=str(p["finish_reason"]),
-                counters={k: int(v) for k, v in p["counters"].items()},
-                warc_file=p.get("warc_file"),
-                match_note=p.get("match_note"),
-                failures=tuple(p.get("failures", [])),
-            ),
+            platform=PlatformReport.from_json(data["platform"]),
         )
 
 

@@ -123,7 +123,7 @@ def test_faults_lose_nothing(
     expected = expected_items(clean, setup.config)  # same seed and size: the clean world
     missing = expected - rows.keys()
     assert not missing, f"silently lost: {sorted(missing)[:10]}"
-    listed = {f["external_id"]: f["reason"] for p in report.platforms for f in p.failures}
+    listed = {f.external_id: f.reason for p in report.platforms for f in p.failures}
     for key in expected:
         row = rows[key]
         crawl = row.raw.get("crawl", {})
@@ -150,9 +150,7 @@ def test_challenge_pages_never_become_candidates(
     setup = make_setup(server, tmp_path)
     report = setup.crawl("huggingface")  # the wall check is the same middleware for all
     assert report.totals["blocked"] > 0
-    reasons = [
-        f["reason"] for p in report.platforms for f in p.failures if f["status"] == "blocked"
-    ]
+    reasons = [f.reason for p in report.platforms for f in p.failures if f.status == "blocked"]
     assert reasons and all("bot challenge" in r for r in reasons)
     truth = {(t["platform"], t["kind"], str(t["external_id"])) for t in server.truth()}
     for candidate in (c for name in API for c in setup.candidates(name)):

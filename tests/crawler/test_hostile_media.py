@@ -26,7 +26,7 @@ def test_file_and_loopback_media_urls_are_refused(
     }
     assert len(hostile) == 3
     rows = {c.external_id: c for c in setup.candidates("civitai") if c.kind.value == "image"}
-    listed = {f["external_id"]: f for p in report.platforms for f in p.failures}
+    listed = {f.external_id: f for p in report.platforms for f in p.failures}
     reached = [external_id for external_id in hostile if external_id in rows]
     assert reached, "the crawl never reached a hostile item"
     for external_id in reached:
@@ -34,11 +34,11 @@ def test_file_and_loopback_media_urls_are_refused(
         error = row.raw["crawl"]["media_error"]
         assert row.sha256 is None and row.raw["crawl"].get("media_path") is None
         failure = listed[external_id]
-        assert "media:" in failure["reason"]
+        assert "media:" in failure.reason
         if hostile[external_id] == "file-url":
-            assert "scheme 'file'" in error and failure["url"] == "file:///etc/passwd", failure
+            assert "scheme 'file'" in error and failure.url == "file:///etc/passwd", failure
         else:
-            assert "port 9" in error and failure["url"] == "http://127.0.0.1:9/admin", failure
+            assert "port 9" in error and failure.url == "http://127.0.0.1:9/admin", failure
     warcs = list((tmp_path / "rightswatch-data" / "evidence" / "crawls").rglob("*.warc.gz"))
     assert warcs
     for warc in warcs:

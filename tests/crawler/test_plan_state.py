@@ -14,7 +14,13 @@ from scrapy.http import Response
 from scrapy.utils.test import get_crawler
 
 from crawler.exceptions import CrawlConfigError
-from crawler.items import Discovery, ImageCandidate, LicenceFlags
+from crawler.items import (
+    Discovery,
+    ImageCandidate,
+    LicenceFlags,
+    content_fingerprint,
+    with_content,
+)
 from crawler.middlewares.politeness import (
     FetchGuardMiddleware,
     FetchGuardResponseMiddleware,
@@ -97,12 +103,21 @@ def _image(external_id: str, prompt: str = "hero") -> ImageCandidate:
 
 
 def test_seen_index_ignores_counters_but_sees_content_changes() -> None:
-    seen = SeenIndex(platform="civitai")
     item = _image("1")
-    seen.remember(item)
+    seen = SeenIndex(platform="civitai", entries={("image", "1"): item.fingerprint})
     assert seen.unchanged(dataclasses.replace(item, stats={"likeCount": 99}))
-    assert not seen.unchanged(dataclasses.replace(item, prompt="hero, new prompt"))
+    assert not seen.unchanged(with_content(item, prompt="hero, new prompt"))
     assert not seen.unchanged(_image("2"))
+    assert seen.unchanged(_image("1"))  # made again from the same content
+
+
+def test_the_fingerprint_is_made_once_and_travels_with_the_item() -> None:
+    item = _image("1")
+    assert item.fingerprint == content_fingerprint(item)
+    piped = dataclasses.replace(item, media_sha256="ab" * 32, match_note="n")
+    assert piped.fingerprint == item.fingerprint  # carried, not computed again
+    changed = with_content(item, prompt="hero, new prompt")
+    assert changed.fingerprint == content_fingerprint(changed) != item.fingerprint
 
 
 def test_stop_rule_needs_a_run_of_seen_items() -> None:

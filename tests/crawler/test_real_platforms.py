@@ -188,7 +188,7 @@ def test_a_refused_redirect_names_the_host_and_the_key(
     assert errors and all("127.0.0.2" in e and "allowed_hosts" in e for e in errors)
     assert any("allowed_hosts of [[platforms]] 'civitai'" in n for n in report.platforms[0].notes)
     assert report.status is RunStatus.PARTIAL  # loud, yet the models are recorded
-    refused = [f["reason"] for f in report.platforms[0].failures]
+    refused = [f.reason for f in report.platforms[0].failures]
     assert refused and all("redirect refused" in r and "127.0.0.2" in r for r in refused)
     assert models and all(c.state is CandidateState.STORED for c in models)
 

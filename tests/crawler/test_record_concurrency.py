@@ -8,45 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import func, select
 
 from crawler.items import Discovery, ImageCandidate, LicenceFlags
 from crawler.pipelines.record import RecordPipeline
 from crawler.plan import PlatformTarget
-from evidence.models import Candidate, Character, Client, Finding, Platform, PlatformKind
+from evidence.models import Candidate, Character, Client, Decision, Finding, Platform, PlatformKind
 from evidence.store import Store
+from matching import Verdict
+from tests.support.pipelines import FakeCrawler, FakeSpider, FakeStats
 
 WRITERS = 4
 ITEMS = 40
-
-
-@dataclass
-class FakeStats:
-    values: dict[str, Any] = field(default_factory=dict)
-
-    def inc_value(self, key: str, count: int = 1) -> None:
-        self.values[key] = self.values.get(key, 0) + count
-
-    def set_value(self, key: str, value: Any) -> None:
-        self.values[key] = value
-
-
-@dataclass
-class FakeSpider:
-    target: PlatformTarget
-    store: Store
-    name: str = "civitai"
-
-
-@dataclass
-class FakeCrawler:
-    spider: FakeSpider
-    stats: FakeStats
-    settings: dict[str, Any]
 
 
 def _item(n: int) -> ImageCandidate:
@@ -66,7 +41,7 @@ def _item(n: int) -> ImageCandidate:
         fetched_at=datetime.now(UTC),
         warc_record_id=None,
         discovery=Discovery(listing_url="http://127.0.0.1/api/v1/images"),
-        verdicts=({"character": "Pipera", "decision": "flag", "score": 0.9, "reasons": []},),
+        verdicts=(Verdict("Pipera", Decision.FLAG, 0.9, None, ()),),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crawler.crawl import PlatformReport, _read_report, write_report
+from crawler.crawl import ListedFailure, PlatformReport, _read_report, write_report
 
 
 def test_report_file_round_trips_typed_values(tmp_path: Path) -> None:
@@ -15,7 +15,7 @@ def test_report_file_round_trips_typed_values(tmp_path: Path) -> None:
             counters={"pages": 3, "candidates_new": 2},
             warc_file="/runs/run-1/civitai.warc.gz",
             match_note=None,
-            failures=({"url": "https://civitai.com/x", "reason": "HTTP 404"},),
+            failures=(ListedFailure("https://civitai.com/x", "failed", "HTTP 404", "image", "7"),),
         ),
         PlatformReport("hf", "shutdown", {}, None, "likeness engine not loaded"),
     )

@@ -21,8 +21,8 @@ from evidence.models import (
     Platform,
     PlatformKind,
 )
+from evidence.queries.references import mirror_client
 from evidence.store import Store
-from rightswatch.library import ensure_character, ensure_client
 
 
 def run(
@@ -139,8 +139,9 @@ def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
 def test_findings_list(tmp_path: Path, as_json: bool) -> None:
     url = f"sqlite:///{tmp_path / 'case.db'}"
     store = Store.open(url)
+    mirror_client(store, "Acme", "", [("Hero", None)])
     with store.session() as s:
-        char = ensure_character(s, ensure_client(s, "Acme"), "Hero")
+        char = s.scalars(select(Character).where(Character.name == "Hero")).one()
         plat = Platform(name="civitai", kind=PlatformKind.CIVITAI, base_url="https://civitai.com")
         s.add(plat)
         s.flush()
