@@ -9,6 +9,9 @@ become their ordinary forms), case folding, Latin diacritics removed (``Urutōra
   ``fuzzy_min_length`` letters also match at edit distance 1 (``ultramam``).
 * Aliases in scripts written without spaces (Han, kana, Hangul) match as substrings of the text
   with separators removed.
+* Latin aliases of four letters or more also match written with digits for letters
+  (``T1d3b3ll``, ``K0baltr0n``: 0 o, 1 i or l, 3 e, 4 a, 5 s, 7 t, 8 b), a common way past name
+  filters; the token must mix letters and digits.
 * Romanisations (pinyin, Hepburn) are ordinary aliases under their own language key, so a reason
   can say "the pinyin alias of Hero".
 """
@@ -95,6 +98,8 @@ class MatchVariant(enum.Enum):
     SEPARATOR = "separator variant"
     MISSPELLING = "one letter off"
     SUBSTRING = "within text"
+    LEETSPEAK = "digits for letters"
+    """``T1d3b3ll`` for ``Tidebell``: a common way to slip past name filters."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,11 @@ class AliasHit:
             return (
                 f"{field} contains '{self.found}', a separator variant of the {lang} alias "
                 f"'{self.alias}' of {self.character}"
+            )
+        if self.variant is MatchVariant.LEETSPEAK:
+            return (
+                f"{field} contains '{self.found}', the {lang} alias '{self.alias}' of "
+                f"{self.character} written with digits for letters"
             )
         if self.variant is MatchVariant.MISSPELLING:
             return (
@@ -250,11 +260,15 @@ class AliasMatcher:
                     break
                 if joined == target:
                     variant = MatchVariant.EXACT
+                elif target.isalpha() and len(target) >= 4 and target in _leet(joined):
+                    variant = MatchVariant.LEETSPEAK
                 elif fuzzy and _within_one_edit(joined, target):
                     variant = MatchVariant.MISSPELLING
                 else:
                     continue
                 found = folded[tokens[i][1] : tokens[j][2]]
+                if variant is MatchVariant.LEETSPEAK:
+                    found = joined
                 if variant is MatchVariant.EXACT and found != fold(entry.alias).strip():
                     folded_alias = fold(entry.alias)
                     if _SEPARATORS.sub(" ", found) != _SEPARATORS.sub(" ", folded_alias):
@@ -270,11 +284,25 @@ class AliasMatcher:
         return best
 
 
+_LEET = {"0": "o", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b"}
+_LEET_I = str.maketrans({**_LEET, "1": "i"})
+_LEET_L = str.maketrans({**_LEET, "1": "l"})
+
+
+def _leet(token: str) -> tuple[str, ...]:
+    """``token`` with digits read as the letters they stand for (``t1d3b3ll`` → ``tidebell``;
+    ``1`` as ``i`` or as ``l``), when it mixes letters and digits; nothing otherwise."""
+    if token.isalpha() or token.isdigit() or sum(c.isalpha() for c in token) < 2:
+        return ()
+    return (token.translate(_LEET_I), token.translate(_LEET_L))
+
+
 def _rank(hit: AliasHit) -> int:
     order = [
         MatchVariant.EXACT,
         MatchVariant.SUBSTRING,
         MatchVariant.SEPARATOR,
+        MatchVariant.LEETSPEAK,
         MatchVariant.MISSPELLING,
     ]
     return order.index(hit.variant)

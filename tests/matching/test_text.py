@@ -86,3 +86,16 @@ def test_text_only_verdicts_and_allowlist() -> None:
     assert "allowlist" in licensed[0].reasons[-1].sentence
     assert engine.judge(CandidateEvidence(title="a landscape at dusk")) == []
     assert all("infring" not in r.sentence for r in two_fields[0].reasons)
+
+
+def test_aliases_written_with_digits_for_letters_match() -> None:
+    matcher = AliasMatcher({"Tidebell": {"en": ["Tide Bell"]}, "Kobaltron": {}})
+    (hit,) = matcher.find("T1d3b3ll_v1", TextField.TITLE)
+    assert (hit.character, hit.variant) == ("Tidebell", MatchVariant.LEETSPEAK)
+    assert hit.sentence == (
+        "title contains 't1d3b3ll', the English alias 'Tidebell' of Tidebell written with "
+        "digits for letters"
+    )
+    assert [h.character for h in matcher.find("K0baltr0n style", TextField.TAG)] == ["Kobaltron"]
+    for innocent in ("2024 art", "v1.5 lora", "sdxl 1.0", "4k 8bit"):
+        assert matcher.find(innocent, TextField.TITLE) == []
