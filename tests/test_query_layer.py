@@ -21,10 +21,6 @@ LEFT: dict[str, str] = {
     "rightswatch/review/decisions.py": REVIEW_APP,
     "rightswatch/review/pages/common.py": REVIEW_APP,
     "rightswatch/review/pages/finding.py": REVIEW_APP,
-    "rightswatch/recheck.py": "marking a finding persisting goes through the finding lifecycle "
-    "(evidence/lifecycle.py:change_status), which takes the caller's session",
-    "rightswatch/commands/findings.py": "confirm/dismiss go through evidence/lifecycle.py:"
-    "change_status, which takes the caller's session; a store-level call is the next step",
 }
 # SQLAlchemy's URL parsing and exceptions are not queries (rightswatch/commands/schedule.py
 # checks a job-store URL); its query and ORM modules are.
