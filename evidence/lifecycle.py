@@ -14,14 +14,18 @@ writes ``Finding.status`` (a test greps the product for it).
 
 A person decides (review); a notice and a recheck follow from evidence. A dismissed finding is
 never noticed or rechecked, and a removed one is final.
+
+:func:`decide` and :func:`mark_persisting` are the store-level calls for callers that hold no
+transaction of their own (the command line, the rechecks): each is one transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -29,6 +33,9 @@ from evidence import ledger
 from evidence.custody import CustodyAction, CustodyEntry
 from evidence.exceptions import DecisionError, NotFound
 from evidence.models import Finding, FindingStatus
+
+if TYPE_CHECKING:
+    from evidence.store import Store
 
 MAX_REASON_LENGTH = 2000
 
@@ -118,3 +125,41 @@ def change_status(
     body = {**dict(details or {}), "from": previous.value, "to": target.value, "reason": text}
     entry = ledger.record(session, ACTION[cause], actor=actor, finding_id=finding_id, details=body)
     return StatusChange(finding_id, previous, target, entry)
+
+
+def decide(
+    store: Store,
+    finding_id: int,
+    target: FindingStatus,
+    *,
+    cause: Cause,
+    actor: str,
+    reason: str | None,
+    details: Mapping[str, Any] | None = None,
+) -> StatusChange:
+    """:func:`change_status` in a transaction of its own (raises what it raises)."""
+    with store.session() as session:
+        return change_status(
+            session, finding_id, target, cause=cause, actor=actor, reason=reason, details=details
+        )
+
+
+def mark_persisting(
+    store: Store, finding_id: int, now: datetime, after: timedelta, actor: str
+) -> bool:
+    """Whether a noticed finding is still online ``after`` its first notice; if so, and the
+    table allows it, it becomes ``persisting`` (a recheck's custody entry says how long)."""
+    with store.session() as session:
+        finding = session.get(Finding, finding_id)
+        if finding is None or not finding.notices:
+            return False
+        first = min(n.created_at for n in finding.notices)
+        if now - first < after:
+            return False
+        if allowed(Cause.RECHECK, finding.status, S.PERSISTING):
+            change_status(
+                session, finding_id, S.PERSISTING, cause=Cause.RECHECK, actor=actor,
+                reason=f"still online {(now - first).days} days after the notice of "
+                f"{first:%Y-%m-%d}",
+            )  # fmt: skip
+        return True

@@ -18,8 +18,7 @@ from typing import Any
 from evidence.casefile import anchor_run, capture_findings
 from evidence.kinds import CaptureStatus, FindingStatus
 from evidence.lease import hold
-from evidence.lifecycle import Cause, allowed, change_status
-from evidence.models import Finding
+from evidence.lifecycle import mark_persisting
 from evidence.queries.rechecks import findings_due, response_times
 from evidence.store import Store
 from rightswatch.config import load_config
@@ -76,29 +75,9 @@ def run_rechecks(
                 summary.removed.append(finding_id)
             else:
                 summary.present += 1
-                if _mark_persisting(store, finding_id, now, persist_after, settings.operator):
+                if mark_persisting(store, finding_id, now, persist_after, settings.operator):
                     summary.persisting.append(finding_id)
         if ids:  # the custody heads of the rechecked findings, timestamped
             summary.failed += anchor_run(store, ids, settings)
         summary.response_hours = response_times(store)
     return summary
-
-
-def _mark_persisting(
-    store: Store, finding_id: int, now: datetime, after: timedelta, actor: str
-) -> bool:
-    with store.session() as session:
-        finding = session.get(Finding, finding_id)
-        if finding is None or not finding.notices:
-            return False
-        first = min(n.created_at for n in finding.notices)
-        if now - first < after:
-            return False
-        if allowed(Cause.RECHECK, finding.status, FindingStatus.PERSISTING):
-            change_status(
-                session, finding_id, FindingStatus.PERSISTING, cause=Cause.RECHECK,
-                actor=actor,
-                reason=f"still online {(now - first).days} days after the notice of "
-                f"{first:%Y-%m-%d}",
-            )  # fmt: skip
-        return True

@@ -13,19 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUTSIDE = ("rightswatch", "crawler", "matching", "scheduler.py")
 
-REVIEW_APP = "the review web app is being hardened and moved onto the finding lifecycle; its "
-REVIEW_APP += "queries move to evidence/ once that lands"
-
-LEFT: dict[str, str] = {
-    "rightswatch/review/queries.py": REVIEW_APP,
-    "rightswatch/review/decisions.py": REVIEW_APP,
-    "rightswatch/review/pages/common.py": REVIEW_APP,
-    "rightswatch/review/pages/finding.py": REVIEW_APP,
-    "rightswatch/recheck.py": "marking a finding persisting goes through the finding lifecycle "
-    "(evidence/lifecycle.py:change_status), which takes the caller's session",
-    "rightswatch/commands/findings.py": "confirm/dismiss go through evidence/lifecycle.py:"
-    "change_status, which takes the caller's session; a store-level call is the next step",
-}
+LEFT: dict[str, str] = {}
 # SQLAlchemy's URL parsing and exceptions are not queries (rightswatch/commands/schedule.py
 # checks a job-store URL); its query and ORM modules are.
 QUERYING = ("sqlalchemy", "sqlalchemy.orm", "sqlalchemy.sql", "sqlalchemy.future")

@@ -10,8 +10,9 @@
   their fingerprints, characters, flagged models);
 - :mod:`evidence.queries.crawled`: what a crawl writes (candidates, findings, failures), in
   batches of one transaction;
-- :mod:`evidence.queries.slots`: the capture row holding a distributed task's slot key.
+- :mod:`evidence.queries.slots`: the capture row holding a distributed task's slot key;
+- :mod:`evidence.queries.review`: findings for review (the queue with its filters and paging,
+  one finding's detail, a decision's precheck), run counts, reference image paths.
 
-The review web app (``rightswatch/review/queries.py``) still runs its own queries; they move
-here in a later step.
+Status changes are :mod:`evidence.lifecycle`'s (``decide``, ``mark_persisting``).
 """

@@ -89,15 +89,14 @@ def _decide(
     database_url: str | None,
 ) -> None:
     from evidence.exceptions import DecisionError, NotFound
-    from evidence.lifecycle import Cause, change_status
+    from evidence.lifecycle import Cause, decide
 
     store = open_store(database_url, open_config(config_file, required=False))
     try:
-        with store.session() as session:
-            change = change_status(
-                session, finding_id, target, cause=Cause.REVIEW, actor=reviewer, reason=reason,
-                details={"decision": target.value, "via": "command line"},
-            )  # fmt: skip
+        change = decide(
+            store, finding_id, target, cause=Cause.REVIEW, actor=reviewer, reason=reason,
+            details={"decision": target.value, "via": "command line"},
+        )  # fmt: skip
     except (DecisionError, NotFound) as exc:
         raise click.ClickException(str(exc)) from exc
     finally:

@@ -1,8 +1,10 @@
 """A reviewer's decisions on a finding, each written to the custody log with their name.
 
 Every decision goes through the evidence package's lifecycle owner
-(:func:`evidence.lifecycle.change_status`): a ``decided`` event in the finding's hash-chained
-custody log, in the same transaction as the status change, with the reviewer as actor.
+(:func:`evidence.lifecycle.decide`): a ``decided`` event in the finding's hash-chained
+custody log, in the same transaction as the status change, with the reviewer as actor. The
+finding is read first to refuse a decision past review with a plain message; the lifecycle
+checks the move again in its own transaction, so a change in between is refused too.
 
 The engine only proposes; a person confirms that a candidate *resembles* a character before any
 notice is drafted. Allowed moves:
@@ -20,11 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from evidence.exceptions import DecisionError, NotFound
-from evidence.lifecycle import MAX_REASON_LENGTH, REVIEWABLE, Cause, change_status
-from evidence.models import Finding, FindingStatus
+from evidence.kinds import FindingStatus
+from evidence.lifecycle import MAX_REASON_LENGTH, REVIEWABLE, Cause, decide
+from evidence.queries.review import Reviewable, reviewable
+from evidence.store import Store
 from rightswatch.review import allowlist
 from rightswatch.review.errors import DecisionRefused
 
@@ -38,8 +40,8 @@ class Outcome:
     message: str
 
 
-def _finding(session: Session, finding_id: int) -> Finding:
-    row = session.get(Finding, finding_id, with_for_update=True)
+def _finding(store: Store, finding_id: int) -> Reviewable:
+    row = reviewable(store, finding_id)
     if row is None:
         raise DecisionRefused(finding_id, "no such finding")
     if row.status not in REVIEWABLE:
@@ -48,7 +50,7 @@ def _finding(session: Session, finding_id: int) -> Finding:
 
 
 def _decide(
-    session: Session,
+    store: Store,
     finding_id: int,
     target: FindingStatus,
     *,
@@ -58,8 +60,8 @@ def _decide(
 ) -> FindingStatus:
     """The lifecycle owner's status change; its refusals become :class:`DecisionRefused`."""
     try:
-        change = change_status(
-            session, finding_id, target, cause=Cause.REVIEW, actor=reviewer, reason=reason,
+        change = decide(
+            store, finding_id, target, cause=Cause.REVIEW, actor=reviewer, reason=reason,
             details=details,
         )  # fmt: skip
     except NotFound as exc:
@@ -69,44 +71,42 @@ def _decide(
     return change.status
 
 
-def confirm(
-    session: Session, finding_id: int, *, reviewer: str, note: str | None = None
-) -> Outcome:
+def confirm(store: Store, finding_id: int, *, reviewer: str, note: str | None = None) -> Outcome:
     """A person agrees the candidate resembles the character."""
-    row = _finding(session, finding_id)
-    name = row.character.name
+    row = _finding(store, finding_id)
+    name = row.character
     status = _decide(
-        session, finding_id, FindingStatus.CONFIRMED, reviewer=reviewer, reason=note,
+        store, finding_id, FindingStatus.CONFIRMED, reviewer=reviewer, reason=note,
         details={"decision": "confirmed", "finding": f"resembles {name}", "note": note},
     )  # fmt: skip
     return Outcome(finding_id, status, f"Confirmed: resembles {name}.")
 
 
-def dismiss(session: Session, finding_id: int, *, reviewer: str, reason: str | None) -> Outcome:
+def dismiss(store: Store, finding_id: int, *, reviewer: str, reason: str | None) -> Outcome:
     """A person judges the candidate not to resemble the character (a reason is required)."""
-    _finding(session, finding_id)
+    _finding(store, finding_id)
     if not (reason or "").strip():
         raise DecisionRefused(finding_id, "a reason is required")
     status = _decide(
-        session, finding_id, FindingStatus.DISMISSED, reviewer=reviewer, reason=reason,
+        store, finding_id, FindingStatus.DISMISSED, reviewer=reviewer, reason=reason,
         details={"decision": "dismissed"},
     )  # fmt: skip
     return Outcome(finding_id, status, "Dismissed.")
 
 
 def allowlist_creator(
-    session: Session, finding_id: int, *, reviewer: str, config_path: Path
+    store: Store, finding_id: int, *, reviewer: str, config_path: Path
 ) -> Outcome:
     """Add the finding's creator to its character's allowlist and dismiss the finding."""
-    row = _finding(session, finding_id)
-    creator = (row.candidate.creator or "").strip()
+    row = _finding(store, finding_id)
+    creator = (row.creator or "").strip()
     if not creator:
         raise DecisionRefused(finding_id, "the platform names no creator to allowlist")
-    character = row.character.name
+    character = row.character
     added = allowlist.add_creator(config_path, character, creator)
     reason = f"creator {creator!r} is on the allowlist of {character}"
     status = _decide(
-        session, finding_id, FindingStatus.DISMISSED, reviewer=reviewer, reason=reason,
+        store, finding_id, FindingStatus.DISMISSED, reviewer=reviewer, reason=reason,
         details={
             "decision": "allowlisted",
             "creator": creator,

@@ -14,6 +14,7 @@ from urllib.parse import quote, urlsplit
 
 from evidence.models import Candidate, Capture, CaptureStatus
 from evidence.paths import resolve_stored
+from evidence.queries.review import CaptureRow, FindingDetail, QueueRow
 from rightswatch.review.security import relative_to_root
 
 # what evidence capture writes into a capture directory (evidence/capture/screenshot.py)
@@ -46,7 +47,7 @@ class CaptureFiles:
     media: tuple[str, ...]  # /files/ links
 
 
-def capture_files(capture: Capture, evidence_root: Path) -> CaptureFiles:
+def capture_files(capture: Capture | CaptureRow, evidence_root: Path) -> CaptureFiles:
     """The screenshots and media a capture directory holds (none for a zip or a missing one)."""
     if not capture.bundle_path:
         return CaptureFiles(None, (), ())
@@ -73,7 +74,9 @@ def capture_files(capture: Capture, evidence_root: Path) -> CaptureFiles:
 
 
 def candidate_thumbnail(
-    candidate: Candidate, captures: Iterable[Capture], evidence_root: Path
+    candidate: Candidate | QueueRow | FindingDetail,
+    captures: Iterable[Capture | CaptureRow],
+    evidence_root: Path,
 ) -> str | None:
     """Best stored picture of the candidate: crawled media, captured media, then a screenshot.
 

@@ -1,4 +1,4 @@
-"""What every page handler shares: settings, the session, rendering and error pages."""
+"""What every page handler shares: settings, the case file, rendering and error pages."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import jinja2
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from evidence.store import Store
 from rightswatch.review.media import web_url
 from rightswatch.review.settings import ReviewSettings
 
@@ -77,23 +77,19 @@ def back_to(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-async def in_session(request: Request, work: Callable[[Session], T]) -> T:
-    """Run ``work`` in one case-file transaction, off the event loop."""
+async def in_session(request: Request, work: Callable[[Store], T]) -> T:
+    """Run ``work`` against the case file off the event loop (each evidence call is one
+    transaction)."""
     store = settings_of(request).store
-
-    def run() -> T:
-        with store.session() as session:
-            return work(session)
-
-    return await run_in_threadpool(run)
+    return await run_in_threadpool(work, store)
 
 
-async def deciding(request: Request, work: Callable[[Session], T]) -> T:
+async def deciding(request: Request, work: Callable[[Store], T]) -> T:
     """Like :func:`in_session`, one decision at a time (the custody sequence is global)."""
     store = settings_of(request).store
 
     def run() -> T:
-        with DECISION_LOCK, store.session() as session:
-            return work(session)
+        with DECISION_LOCK:
+            return work(store)
 
     return await run_in_threadpool(run)

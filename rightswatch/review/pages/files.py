@@ -7,7 +7,7 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
-from evidence.models import ReferenceImage
+from evidence.queries.review import reference_image_path
 from rightswatch.review.errors import PathRefused
 from rightswatch.review.pages.common import error_page, in_session, settings_of
 from rightswatch.review.security import confine
@@ -60,9 +60,7 @@ async def evidence_file(request: Request) -> Response:
 async def reference_image(request: Request) -> Response:
     """A reference image, found by its id in the case file (never by a path from the request)."""
     ref_id = request.path_params["ref_id"]
-    path = await in_session(
-        request, lambda s: (lambda r: Path(r.path) if r else None)(s.get(ReferenceImage, ref_id))
-    )
+    path = await in_session(request, lambda store: reference_image_path(store, ref_id))
     if path is None or not path.is_file() or image_type(path) is None:
         return error_page(request, 404, f"no reference image {ref_id}")
     return send_file(path, download=False)

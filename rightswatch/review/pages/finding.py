@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from evidence.models import NoticeTemplate
+from evidence.store import Store
 from rightswatch.review import decisions, evidence_api, queries
 from rightswatch.review.errors import ReviewError
 from rightswatch.review.pages.common import (
@@ -62,7 +62,7 @@ async def finding_page(request: Request) -> Response:
 
 
 async def _decide(
-    request: Request, work: Callable[[Session, int, str, dict[str, str]], decisions.Outcome]
+    request: Request, work: Callable[[Store, int, str, dict[str, str]], decisions.Outcome]
 ) -> Response:
     finding_id = request.path_params["finding_id"]
     form = await request.form()
