@@ -8,6 +8,7 @@ character, and flags on any other character.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/likeness_sandbox.py     # ~1 minute
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/likeness_sandbox.py --embedding-model m.onnx
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/likeness_sandbox.py --named  # LoRA outputs
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from matching import (
+    NO_PROVENANCE,
     CandidateEvidence,
     CharacterProfile,
     Decision,
@@ -28,6 +30,7 @@ from matching import (
     Engine,
     Normalisation,
     fingerprint_reference,
+    parse_a1111,
 )
 from sandbox.content import CHARACTERS, IMAGE_HOWS, ImageRecipe, reference_images, render_image
 
@@ -43,6 +46,12 @@ def main() -> None:
     parser.add_argument("--per-how", type=int, default=12, help="images per how and character")
     parser.add_argument("--embedding-model", type=Path, help="an ONNX image encoder (optional)")
     parser.add_argument("--normalisation", choices=["clip", "imagenet"], default="imagenet")
+    parser.add_argument(
+        "--named",
+        action="store_true",
+        help="every picture names a LoRA after the character it is drawn for (the palette's "
+        "character for look-alikes and unrelated scenes), as LoRA outputs do",
+    )
     args = parser.parse_args()
     profiles = [CharacterProfile(c.name, dict(c.aliases)) for c in CHARACTERS]
     refs = []
@@ -77,7 +86,16 @@ def main() -> None:
                 recipe = ImageRecipe(
                     seed, how, characters=depicted, palette_of=name, reference=n % 5
                 )
-                verdicts = engine.judge(CandidateEvidence(images=(_jpeg(render_image(recipe, 1)),)))
+                generation = (
+                    parse_a1111(f"masterpiece, <lora:{name.lower()}_v1:0.8>\nSteps: 20, Seed: 1")
+                    if args.named
+                    else NO_PROVENANCE
+                )
+                verdicts = engine.judge(
+                    CandidateEvidence(
+                        images=(_jpeg(render_image(recipe, 1)),), generation=generation
+                    )
+                )
                 counts["images"] += 1
                 by_char = {v.character: v.decision for v in verdicts}
                 if depicted and by_char.get(depicted[0]) is Decision.FLAG:

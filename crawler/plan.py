@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from crawler.exceptions import CrawlConfigError
@@ -144,7 +144,7 @@ class MatchOptions:
     client: str | None = None  # only this client's characters (all when None)
     flag: float = 0.85
     review: float = 0.5
-    provenance_alone: str = "ignore"  # "ignore" or "review" (matching.Thresholds)
+    provenance_alone: Literal["ignore", "review"] = "ignore"  # matching.Thresholds
     allowlists: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # character -> creators
     embedding_model: str | None = None  # an ONNX image encoder file (optional)
     embedding_normalisation: str = "imagenet"  # "clip" or "imagenet"

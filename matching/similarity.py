@@ -69,6 +69,9 @@ class ImageMatcher:
                 pdq.append(tile.hashes.pdq.value)
                 phash.append(tile.hashes.phash.value)
         self._rows = rows
+        self._by_character: dict[str, tuple[int, ...]] = {}
+        for i, ref in enumerate(self.references):
+            self._by_character[ref.character] = (*self._by_character.get(ref.character, ()), i)
         self._pdq_codes = _pack(pdq, HashKind.PDQ.bits // 8)
         self._pdq = BinaryIndex(self._pdq_codes, backend=backend)
         self._phash = BinaryIndex(_pack(phash, HashKind.PHASH.bits // 8), backend=backend)
@@ -170,7 +173,7 @@ class ImageMatcher:
                 continue
             checked += 1
             match = self._verify(image, feats, ref, bool(mirrored))
-            if match is not None and (ref_i not in best or _better(match, best[ref_i], self)):
+            if match is not None and (ref_i not in best or self._better(match, best[ref_i])):
                 best[ref_i] = match
         for ref_i, match in best.items():
             ref = self.references[ref_i]
@@ -195,7 +198,7 @@ class ImageMatcher:
 
     def has_references(self, character: str) -> bool:
         """Whether any reference of ``character`` is known (its pictures can be checked)."""
-        return any(r.character == character for r in self.references)
+        return character in self._by_character
 
     def figure_reasons(
         self, image: DecodedImage, character: str, *, prefix: str = ""
@@ -205,8 +208,8 @@ class ImageMatcher:
         every reference of that character verified rather than a shortlist by votes. Returns
         the best match's reason, or nothing."""
         th = self.thresholds
-        refs = [r for r in self.references if r.character == character]
-        if not refs:
+        indices = self._by_character.get(character, ())
+        if not indices:
             return []
         feats = extract_features(image.grey, FOCUSED_FEATURES)
         if len(feats) < th.local_min_inliers:
@@ -218,18 +221,13 @@ class ImageMatcher:
             self._orb_owner[nearest[dist <= th.local_vote_distance]],
             minlength=2 * len(self.references),
         )
-        keys = [
-            2 * i + mirrored
-            for i, ref in enumerate(self.references)
-            if ref.character == character
-            for mirrored in (0, 1)
-        ]
+        keys = [2 * i + mirrored for i in indices for mirrored in (0, 1)]
         best: tuple[ReferenceFingerprint, LocalMatch] | None = None
         for key in sorted(keys, key=lambda k: -int(votes[k])):
             ref_i, mirrored = divmod(key, 2)
             ref = self.references[ref_i]
             match = self._verify(image, feats, ref, bool(mirrored), named=True)
-            if match is not None and (best is None or _better(match, best[1], self)):
+            if match is not None and (best is None or self._better(match, best[1])):
                 best = (ref, match)
                 if self._copied(match) or match.inliers >= 2 * th.redrawn_min_inliers:
                     break
@@ -272,6 +270,13 @@ class ImageMatcher:
             return match
         return None
 
+    def _better(self, match: LocalMatch, than: LocalMatch) -> bool:
+        """A copy beats a redrawing; between two of a kind, more inliers win."""
+        copied, other = self._copied(match), self._copied(than)
+        if copied != other:
+            return copied
+        return match.inliers > than.inliers
+
     def _copied(self, match: LocalMatch) -> bool:
         """The rectified region re-hashes like the reference (or is a covered copy)."""
         th = self.thresholds
@@ -306,14 +311,6 @@ class ImageMatcher:
             and match.agreement
             >= (th.redrawn_min_agreement if named else th.redrawn_unnamed_agreement)
         )
-
-
-def _better(match: LocalMatch, than: LocalMatch, matcher: ImageMatcher) -> bool:
-    """A copy beats a redrawing; between two of a kind, more inliers win."""
-    copied, other = matcher._copied(match), matcher._copied(than)
-    if copied != other:
-        return copied
-    return match.inliers > than.inliers
 
 
 def _reference_view(ref: ReferenceFingerprint, row: _Row) -> U8Array:

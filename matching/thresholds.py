@@ -7,6 +7,7 @@ reasoning); research/hashing.md gave the starting points.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from matching.decode import DEFAULT_MAX_PIXELS
 
@@ -94,7 +95,7 @@ class Thresholds:
     local_min_votes: int = 8
     """Votes a reference needs to be shortlisted."""
 
-    provenance_alone: str = "ignore"
+    provenance_alone: Literal["ignore", "review"] = "ignore"
     """What generation provenance (the LoRA an image names) decides when the pixels, examined
     against the character's references, show no likeness: "review" (a person looks) or
     "ignore". It never flags alone: "resembles" needs a measured likeness."""

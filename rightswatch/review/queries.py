@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from evidence.queries import review
-from evidence.queries.review import QueueFilter, RunRow
+from evidence.queries.review import CustodyRow, QueueFilter, RunRow
 from evidence.store import Store
 from rightswatch.review.media import CaptureFiles, candidate_thumbnail, capture_files, file_url
 from rightswatch.review.security import relative_to_root
@@ -88,16 +88,6 @@ class CaptureView:
 
 
 @dataclass(frozen=True)
-class CustodyView:
-    seq: int
-    at: datetime
-    event: str
-    actor: str
-    details: dict[str, Any]
-    entry_hash: str
-
-
-@dataclass(frozen=True)
 class NoticeView:
     id: int
     template: str
@@ -132,7 +122,7 @@ class FindingView:
     reference_id: int | None
     reference_label: str | None
     captures: tuple[CaptureView, ...]
-    custody: tuple[CustodyView, ...]
+    custody: tuple[CustodyRow, ...]  # as the case file holds them
     created_at: datetime
     notices: tuple[NoticeView, ...]
 
@@ -166,9 +156,7 @@ def finding(store: Store, finding_id: int, *, evidence_root: Path) -> FindingVie
         reference_id=row.reference_id,
         reference_label=row.reference_label,
         captures=tuple(_capture_view(c, capture_files(c, evidence_root)) for c in row.captures),
-        custody=tuple(
-            CustodyView(e.seq, e.at, e.event, e.actor, e.details, e.entry_hash) for e in row.custody
-        ),
+        custody=row.custody,
         created_at=row.created_at,
         notices=tuple(
             NoticeView(
